@@ -29,7 +29,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
-use criterion::{BatchSize, Criterion, Throughput};
+use criterion::{BatchSize, Criterion, SamplingMode, Throughput};
 use sx_analyzer::Analyzer;
 use sx_analyzer::diff::{Limits, parse};
 
@@ -674,6 +674,16 @@ impl Corpus {
     }
 }
 
+/// The CPU clock ticks in milliseconds, so short benchmarks need every sample to run many
+/// iterations (flat sampling) instead of criterion's default ramp that starts at one.
+fn sampling(clock: &str) -> SamplingMode {
+    if clock == "cpu" {
+        SamplingMode::Flat
+    } else {
+        SamplingMode::Auto
+    }
+}
+
 fn benches<M: Measurement>(
     c: &mut Criterion<M>,
     clock: &str,
@@ -688,6 +698,7 @@ fn benches<M: Measurement>(
     } = corpus;
     {
         let mut g = c.benchmark_group(format!("startup[{clock}]"));
+        g.sampling_mode(sampling(clock));
         g.bench_function("Analyzer::builtin", |b| {
             b.iter(|| black_box(Analyzer::builtin().is_ok()))
         });
@@ -729,6 +740,7 @@ fn benches<M: Measurement>(
 
     {
         let mut g = c.benchmark_group(format!("latency[{clock}]"));
+        g.sampling_mode(sampling(clock));
         g.bench_function("parse+analyze/10k-lines", |b| {
             b.iter(|| {
                 let change = parse(black_box(ten_k), &limits()).ok();

@@ -2,7 +2,7 @@
 //!
 //! The analyzer turns a code change into an evidence-backed first assessment.
 //!
-//! **Model.** A [`Change`](change::Change) (parsed from a unified diff, a `git format-patch`
+//! **Model.** A [`Change`] (parsed from a unified diff, a `git format-patch`
 //! series or built from a repository by the caller) goes through one [`Analyzer`] built once
 //! from the registered Rust detectors and the declarative TOML rule packs. All line patterns of
 //! every detector and rule are compiled into a single multi-pattern automaton; each hunk's text

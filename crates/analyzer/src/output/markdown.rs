@@ -66,7 +66,11 @@ pub fn render(report: &Report, opts: &RenderOptions) -> String {
         );
     }
 
-    let shown: Vec<&Finding> = report.findings.iter().take(opts.markdown_max_findings).collect();
+    let shown: Vec<&Finding> = report
+        .findings
+        .iter()
+        .take(opts.markdown_max_findings)
+        .collect();
     if !shown.is_empty() {
         out.push_str("\n| Severity | Finding | Where | Confidence |\n|---|---|---|---|\n");
         for f in &shown {
@@ -114,7 +118,12 @@ pub fn render(report: &Report, opts: &RenderOptions) -> String {
     if !report.notes.is_empty() {
         let _ = writeln!(out, "\n<details>\n<summary>Parser notes</summary>\n");
         for note in &report.notes {
-            let _ = writeln!(out, "- input line {}: {}", note.input_line, code_span(&note.message, false));
+            let _ = writeln!(
+                out,
+                "- input line {}: {}",
+                note.input_line,
+                code_span(&note.message, false)
+            );
         }
         out.push_str("\n</details>\n");
     }
@@ -162,12 +171,20 @@ fn details(out: &mut String, f: &Finding, opts: &RenderOptions) {
     let _ = writeln!(
         out,
         "Tags: {} · Confidence: {} · Score: {:.2} · [Detector docs]({})\n",
-        if tags.is_empty() { "none".to_string() } else { tags.join(", ") },
+        if tags.is_empty() {
+            "none".to_string()
+        } else {
+            tags.join(", ")
+        },
         f.confidence,
         f.score,
         link_url(&opts.doc_url(&f.doc))
     );
-    let _ = writeln!(out, "Fingerprint (for a suppression): {}\n", code_span(&f.fingerprint, false));
+    let _ = writeln!(
+        out,
+        "Fingerprint (for a suppression): {}\n",
+        code_span(&f.fingerprint, false)
+    );
     out.push_str("</details>\n");
 }
 
@@ -182,7 +199,11 @@ fn related(r: &Location) -> String {
 
 /// `path:line:column`, or a placeholder for change-level findings.
 fn where_(path: &str, line: Option<u32>, column: Option<u32>) -> String {
-    let mut s = if path.is_empty() { "(change)".to_string() } else { path.to_string() };
+    let mut s = if path.is_empty() {
+        "(change)".to_string()
+    } else {
+        path.to_string()
+    };
     if let Some(l) = line {
         let _ = write!(s, ":{l}");
         if let Some(c) = column {
@@ -210,7 +231,11 @@ fn longest_backtick_run(s: &str) -> usize {
 pub fn code_span(s: &str, in_table: bool) -> String {
     let v = visible(s);
     let fence = "`".repeat(longest_backtick_run(&v) + 1);
-    let body = if in_table { v.replace('|', "\\|") } else { v.into_owned() };
+    let body = if in_table {
+        v.replace('|', "\\|")
+    } else {
+        v.into_owned()
+    };
     // One space on each side is stripped by CommonMark when both are present, so content
     // that starts or ends with a backtick or a space survives unchanged.
     format!("{fence} {body} {fence}")
@@ -251,8 +276,8 @@ pub fn escape_text(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.' | '!' | '|'
-            | '~' | '^' | '=' | ':' | '@' => {
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
+            | '!' | '|' | '~' | '^' | '=' | ':' | '@' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -294,8 +319,14 @@ mod tests {
 
     #[test]
     fn prose_cannot_inject_markup() {
-        assert_eq!(escape_text("<b>*x*</b>\n[a](b)"), "&lt;b&gt;\\*x\\*&lt;/b&gt; \\[a\\]\\(b\\)");
-        assert_eq!(escape_html("<script>\"'&|"), "&lt;script&gt;&quot;&#39;&amp;&#124;");
+        assert_eq!(
+            escape_text("<b>*x*</b>\n[a](b)"),
+            "&lt;b&gt;\\*x\\*&lt;/b&gt; \\[a\\]\\(b\\)"
+        );
+        assert_eq!(
+            escape_html("<script>\"'&|"),
+            "&lt;script&gt;&quot;&#39;&amp;&#124;"
+        );
         assert_eq!(link_url("https://x/a b)(.md"), "https://x/a%20b%29%28.md");
     }
 }

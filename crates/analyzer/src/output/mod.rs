@@ -146,9 +146,17 @@ pub(crate) fn prose(s: &str) -> String {
     words.join(" ")
 }
 
-/// The probability as a percentage with one decimal (`97.3%`).
+/// The probability as a percentage with one decimal (`97.3%`). The extremes print as `>99.9%`
+/// and `<0.1%`: a model never knows for certain, and "100.0%" would read as if it did.
 pub(crate) fn percent(p: f64) -> String {
-    format!("{:.1}%", (p * 100.0).clamp(0.0, 100.0))
+    let pc = (p * 100.0).clamp(0.0, 100.0);
+    if pc > 99.95 {
+        ">99.9%".to_string()
+    } else if pc < 0.05 {
+        "<0.1%".to_string()
+    } else {
+        format!("{pc:.1}%")
+    }
 }
 
 #[cfg(test)]
@@ -164,12 +172,22 @@ mod tests {
     }
 
     #[test]
+    fn probabilities_never_print_as_certain() {
+        assert_eq!(percent(0.999993), ">99.9%");
+        assert_eq!(percent(0.973), "97.3%");
+        assert_eq!(percent(0.0001), "<0.1%");
+    }
+
+    #[test]
     fn doc_urls_join_base_and_relative_path_with_one_slash() {
         let o = RenderOptions {
             doc_base_url: "https://x.test/tree/".into(),
             ..RenderOptions::default()
         };
-        assert_eq!(o.doc_url("docs/detectors/a.md"), "https://x.test/tree/docs/detectors/a.md");
+        assert_eq!(
+            o.doc_url("docs/detectors/a.md"),
+            "https://x.test/tree/docs/detectors/a.md"
+        );
         assert_eq!(o.doc_url("https://y.test/a"), "https://y.test/a");
     }
 }

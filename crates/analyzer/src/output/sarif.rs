@@ -183,7 +183,9 @@ fn is_absolute_uri(s: &str) -> bool {
     cs.next().is_some_and(|c| c.is_ascii_alphabetic())
         && cs.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
         && !rest.is_empty()
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control() || "<>\"{}|\\^`".contains(c))
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>\"{}|\\^`".contains(c))
 }
 
 fn result(f: &Finding, rule_index: usize) -> Value {
@@ -240,7 +242,12 @@ fn related_location(i: usize, l: &Location) -> Value {
     v
 }
 
-fn region(line: Option<u32>, end: Option<u32>, column: Option<u32>, snippet: Option<&str>) -> Option<Value> {
+fn region(
+    line: Option<u32>,
+    end: Option<u32>,
+    column: Option<u32>,
+    snippet: Option<&str>,
+) -> Option<Value> {
     // SARIF lines and columns are 1-based; a 0 would make the log invalid.
     let line = line.filter(|l| *l >= 1)?;
     let mut r = json!({ "startLine": line });

@@ -7,7 +7,9 @@
 
 use std::fmt::Write as _;
 
-use super::{RenderOptions, is_hidden, percent, plural, prose, severity_counts, size_line, visible};
+use super::{
+    RenderOptions, is_hidden, percent, plural, prose, severity_counts, size_line, visible,
+};
 use crate::finding::{Finding, Location, Severity};
 use crate::report::Report;
 use crate::score::Band;
@@ -135,13 +137,24 @@ fn header(out: &mut String, report: &Report, opts: &RenderOptions, p: &Painter) 
     if n == 0 {
         let _ = writeln!(out, "No findings in {}.", size_line(report));
     } else {
-        let _ = writeln!(out, "{n} finding{} ({counts}) in {}.", plural(n), size_line(report));
+        let _ = writeln!(
+            out,
+            "{n} finding{} ({counts}) in {}.",
+            plural(n),
+            size_line(report)
+        );
     }
     if let Some(top) = report.risk.contributions.first().filter(|c| c.value > 0.0) {
         let _ = writeln!(
             out,
             "{}",
-            p.paint(Style::Dim, &format!("Largest contribution: {} (+{:.2} logit)", top.detector, top.value))
+            p.paint(
+                Style::Dim,
+                &format!(
+                    "Largest contribution: {} (+{:.2} logit)",
+                    top.detector, top.value
+                )
+            )
         );
     }
 }
@@ -177,12 +190,23 @@ fn finding(out: &mut String, f: &Finding, opts: &RenderOptions, p: &Painter) {
         out,
         "  {:<7} {} {}  {}",
         pos,
-        p.paint(severity_style(f.severity), &format!("{:<8}", f.severity.as_str())),
+        p.paint(
+            severity_style(f.severity),
+            &format!("{:<8}", f.severity.as_str())
+        ),
         p.paint(Style::Bold, &visible(&f.title)),
-        p.paint(Style::Dim, &format!("[{}, confidence {}]", visible(&f.id), f.confidence)),
+        p.paint(
+            Style::Dim,
+            &format!("[{}, confidence {}]", visible(&f.id), f.confidence)
+        ),
     );
     if !f.evidence.is_empty() {
-        let _ = writeln!(out, "{INDENT}{} {}", p.paint(Style::Dim, "|"), p.hostile(&f.evidence));
+        let _ = writeln!(
+            out,
+            "{INDENT}{} {}",
+            p.paint(Style::Dim, "|"),
+            p.hostile(&f.evidence)
+        );
         let hidden = super::hidden_count(&f.evidence);
         if hidden > 0 {
             let _ = writeln!(
@@ -190,7 +214,10 @@ fn finding(out: &mut String, f: &Finding, opts: &RenderOptions, p: &Painter) {
                 "{INDENT}{}",
                 p.paint(
                     Style::Yellow,
-                    &format!("({hidden} invisible or control character{} shown as <U+XXXX>)", plural(hidden))
+                    &format!(
+                        "({hidden} invisible or control character{} shown as <U+XXXX>)",
+                        plural(hidden)
+                    )
                 )
             );
         }
@@ -199,18 +226,42 @@ fn finding(out: &mut String, f: &Finding, opts: &RenderOptions, p: &Painter) {
         let _ = writeln!(out, "{INDENT}{line}");
     }
     for r in &f.related {
-        let _ = writeln!(out, "{INDENT}{} {}", p.paint(Style::Dim, "related:"), related(r, p));
+        let _ = writeln!(
+            out,
+            "{INDENT}{} {}",
+            p.paint(Style::Dim, "related:"),
+            related(r, p)
+        );
     }
     if !f.tags.is_empty() {
         let tags: Vec<&str> = f.tags.iter().map(|t| t.as_str()).collect();
-        let _ = writeln!(out, "{INDENT}{} {}", p.paint(Style::Dim, "tags:"), tags.join(", "));
+        let _ = writeln!(
+            out,
+            "{INDENT}{} {}",
+            p.paint(Style::Dim, "tags:"),
+            tags.join(", ")
+        );
     }
-    let _ = writeln!(out, "{INDENT}{} {}", p.paint(Style::Dim, "docs:"), visible(&opts.doc_url(&f.doc)));
-    let _ = writeln!(out, "{INDENT}{} {}", p.paint(Style::Dim, "fingerprint:"), visible(&f.fingerprint));
+    let _ = writeln!(
+        out,
+        "{INDENT}{} {}",
+        p.paint(Style::Dim, "docs:"),
+        visible(&opts.doc_url(&f.doc))
+    );
+    let _ = writeln!(
+        out,
+        "{INDENT}{} {}",
+        p.paint(Style::Dim, "fingerprint:"),
+        visible(&f.fingerprint)
+    );
 }
 
 fn related(r: &Location, p: &Painter) -> String {
-    let mut s = if r.path.is_empty() { "(change)".to_string() } else { p.hostile(&r.path) };
+    let mut s = if r.path.is_empty() {
+        "(change)".to_string()
+    } else {
+        p.hostile(&r.path)
+    };
     if let Some(l) = r.line {
         let _ = write!(s, ":{l}");
         if let Some(e) = r.end_line.filter(|e| *e != l) {
@@ -226,7 +277,11 @@ fn related(r: &Location, p: &Painter) -> String {
 fn footer(out: &mut String, report: &Report, p: &Painter) {
     if !report.suppressed.is_empty() {
         let n = report.suppressed.len();
-        let _ = writeln!(out, "\n{n} finding{} suppressed by .s-express.toml:", plural(n));
+        let _ = writeln!(
+            out,
+            "\n{n} finding{} suppressed by .s-express.toml:",
+            plural(n)
+        );
         for s in &report.suppressed {
             let at = match s.line {
                 Some(l) => format!("{}:{l}", p.hostile(&s.path)),
@@ -238,8 +293,17 @@ fn footer(out: &mut String, report: &Report, p: &Painter) {
     if !report.notes.is_empty() {
         let _ = writeln!(out, "\nParser notes (tolerated, but worth knowing):");
         for n in &report.notes {
-            let path = n.path.as_deref().map(|p| format!(" {}", visible(p))).unwrap_or_default();
-            let _ = writeln!(out, "  input line {}{path}: {}", n.input_line, p.hostile(&n.message));
+            let path = n
+                .path
+                .as_deref()
+                .map(|p| format!(" {}", visible(p)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  input line {}{path}: {}",
+                n.input_line,
+                p.hostile(&n.message)
+            );
         }
     }
 }
@@ -277,7 +341,10 @@ mod tests {
         let lines = wrap("aaa bbb ccc ddd", 7);
         assert_eq!(lines, vec!["aaa bbb", "ccc ddd"]);
         assert_eq!(wrap("", 7), Vec::<String>::new());
-        assert_eq!(wrap("averyveryverylongword x", 5), vec!["averyveryverylongword", "x"]);
+        assert_eq!(
+            wrap("averyveryverylongword x", 5),
+            vec!["averyveryverylongword", "x"]
+        );
     }
 
     #[test]

@@ -38,7 +38,11 @@ pub fn is_hidden(c: char) -> bool {
 /// `s` with every hidden character (see [`is_hidden`]) replaced by `<U+XXXX>`. Borrows when
 /// there is nothing to replace.
 pub fn visible(s: &str) -> Cow<'_, str> {
-    let Some(first) = s.char_indices().find(|(_, c)| is_hidden(*c)).map(|(i, _)| i) else {
+    let Some(first) = s
+        .char_indices()
+        .find(|(_, c)| is_hidden(*c))
+        .map(|(i, _)| i)
+    else {
         return Cow::Borrowed(s);
     };
     let mut out = String::with_capacity(s.len() + 16);
@@ -74,7 +78,10 @@ mod tests {
     #[test]
     fn terminal_escapes_cannot_pass_through() {
         assert_eq!(visible("\u{1b}[31mred"), "<U+001B>[31mred");
-        assert_eq!(visible("a\rb\nc\u{7f}\u{9b}"), "a<U+000D>b<U+000A>c<U+007F><U+009B>");
+        assert_eq!(
+            visible("a\rb\nc\u{7f}\u{9b}"),
+            "a<U+000D>b<U+000A>c<U+007F><U+009B>"
+        );
     }
 
     #[test]

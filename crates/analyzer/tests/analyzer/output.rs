@@ -6,6 +6,12 @@
 //! small diff, but with three test-only detectors and pinned weights, so snapshots change only
 //! when a renderer does — not when someone adds a detector or re-fits the model.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers of tests: an unexpected error should fail the test loudly"
+)]
+
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -71,7 +77,9 @@ impl Detector for EvalOfDecoded {
             EVAL_META
                 .finding(hit.location(file.path()))
                 .evidence(hit.text.trim())
-                .related(Location::line(file.path(), 1).with_note("the encoded blob is defined here"))
+                .related(
+                    Location::line(file.path(), 1).with_note("the encoded blob is defined here"),
+                )
                 .build(),
         );
     }
@@ -99,7 +107,12 @@ impl Detector for BidiControl {
         BIDI_PATTERNS
     }
     fn on_hit(&self, hit: &Hit<'_>, file: &FileCtx<'_>, out: &mut Findings) {
-        out.push(BIDI_META.finding(hit.location(file.path())).evidence(hit.text).build());
+        out.push(
+            BIDI_META
+                .finding(hit.location(file.path()))
+                .evidence(hit.text)
+                .build(),
+        );
     }
 }
 
@@ -123,7 +136,12 @@ impl Detector for TypoClaim {
     fn check_change(&self, ctx: &ChangeCtx<'_>, out: &mut Findings) {
         for c in &ctx.change.commits {
             if c.subject().to_ascii_lowercase().contains("typo") {
-                out.push(TYPO_META.finding(Location::file("")).evidence(c.subject()).build());
+                out.push(
+                    TYPO_META
+                        .finding(Location::file(""))
+                        .evidence(c.subject())
+                        .build(),
+                );
             }
         }
     }
@@ -169,14 +187,26 @@ fn analyzer() -> &'static Analyzer {
     static A: OnceLock<Analyzer> = OnceLock::new();
     A.get_or_init(|| {
         let model = Model::from_toml(WEIGHTS).unwrap();
-        Analyzer::from_detectors(vec![Box::new(EvalOfDecoded), Box::new(BidiControl), Box::new(TypoClaim)], model)
-            .unwrap()
+        Analyzer::from_detectors(
+            vec![
+                Box::new(EvalOfDecoded),
+                Box::new(BidiControl),
+                Box::new(TypoClaim),
+            ],
+            model,
+        )
+        .unwrap()
     })
 }
 
 fn fixed_report() -> Report {
-    let change = sx_analyzer::diff::parse(DIFF.as_bytes(), &sx_analyzer::diff::Limits::default()).unwrap();
-    let fp = fingerprint("test-eval-decoded", "test/fixture.js", "eval(atob('dGVzdA=='));");
+    let change =
+        sx_analyzer::diff::parse(DIFF.as_bytes(), &sx_analyzer::diff::Limits::default()).unwrap();
+    let fp = fingerprint(
+        "test-eval-decoded",
+        "test/fixture.js",
+        "eval(atob('dGVzdA=='));",
+    );
     let suppressions = Suppressions::from_toml(&format!(
         "[[suppress]]\npath = \"test/fixture.js\"\ndetector = \"test-eval-decoded\"\n\
          fingerprint = \"{fp}\"\nreason = \"known test vector\"\n"
@@ -197,7 +227,11 @@ fn options() -> RenderOptions {
 fn the_fixed_report_has_the_findings_the_snapshots_rely_on() {
     let r = fixed_report();
     let ids: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
-    assert_eq!(ids, ["test-eval-decoded", "test-bidi-control", "test-typo-claim"], "{r:#?}");
+    assert_eq!(
+        ids,
+        ["test-eval-decoded", "test-bidi-control", "test-typo-claim"],
+        "{r:#?}"
+    );
     assert_eq!(r.suppressed.len(), 1);
     assert_eq!(r.suppressed[0].path, "test/fixture.js");
 }
@@ -209,7 +243,10 @@ fn text_output_matches_its_snapshot() {
 
 #[test]
 fn coloured_text_output_matches_its_snapshot() {
-    let opts = RenderOptions { color: true, ..options() };
+    let opts = RenderOptions {
+        color: true,
+        ..options()
+    };
     insta::assert_snapshot!(output::render(&fixed_report(), Format::Text, &opts));
 }
 
@@ -225,14 +262,21 @@ fn sarif_output_matches_its_snapshot() {
 
 #[test]
 fn markdown_output_matches_its_snapshot() {
-    insta::assert_snapshot!(output::render(&fixed_report(), Format::Markdown, &options()));
+    insta::assert_snapshot!(output::render(
+        &fixed_report(),
+        Format::Markdown,
+        &options()
+    ));
 }
 
 #[test]
 fn plain_text_output_contains_no_escape_or_hidden_character() {
     for format in [Format::Text, Format::Markdown] {
         let out = output::render(&fixed_report(), format, &options());
-        let bad: Vec<char> = out.chars().filter(|c| *c != '\n' && output::is_hidden(*c)).collect();
+        let bad: Vec<char> = out
+            .chars()
+            .filter(|c| *c != '\n' && output::is_hidden(*c))
+            .collect();
         assert!(bad.is_empty(), "{format}: {bad:?}");
         assert!(out.contains("<U+202E>"), "{format} must show the override");
     }
@@ -240,13 +284,19 @@ fn plain_text_output_contains_no_escape_or_hidden_character() {
 
 #[test]
 fn coloured_text_uses_escapes_only_of_its_own() {
-    let opts = RenderOptions { color: true, ..options() };
+    let opts = RenderOptions {
+        color: true,
+        ..options()
+    };
     let out = output::render(&fixed_report(), Format::Text, &opts);
     // Every ESC starts one of our SGR sequences (digits and ';' then 'm').
     for (i, _) in out.match_indices('\u{1b}') {
         let rest = &out[i + 1..];
         let seq: String = rest.chars().take_while(|c| *c != 'm').collect();
-        assert!(seq.starts_with('[') && seq[1..].chars().all(|c| c.is_ascii_digit() || c == ';'), "{seq:?}");
+        assert!(
+            seq.starts_with('[') && seq[1..].chars().all(|c| c.is_ascii_digit() || c == ';'),
+            "{seq:?}"
+        );
     }
 }
 
@@ -279,7 +329,9 @@ fn strip_spans(line: &str) -> String {
         match (code_el, tick) {
             (Some(c), t) if t.is_none_or(|t| c < t) => {
                 out.push_str(&rest[..c]);
-                let Some(end) = rest[c..].find("</code>") else { return out + "<UNCLOSED>" };
+                let Some(end) = rest[c..].find("</code>") else {
+                    return out + "<UNCLOSED>";
+                };
                 rest = &rest[c + end + "</code>".len()..];
             }
             (_, Some(t)) => {
@@ -290,13 +342,19 @@ fn strip_spans(line: &str) -> String {
                 // The closing fence is a backtick run of exactly the same length.
                 let mut search = 0;
                 let close = loop {
-                    let Some(i) = after[search..].find(&fence) else { break None };
+                    let Some(i) = after[search..].find(&fence) else {
+                        break None;
+                    };
                     let at = search + i;
                     let len = after[at..].chars().take_while(|c| *c == '`').count();
-                    if len == run { break Some(at) }
+                    if len == run {
+                        break Some(at);
+                    }
                     search = at + len;
                 };
-                let Some(close) = close else { return out + "<UNCLOSED>" };
+                let Some(close) = close else {
+                    return out + "<UNCLOSED>";
+                };
                 rest = &after[close + run..];
             }
             _ => {
@@ -311,13 +369,32 @@ fn strip_spans(line: &str) -> String {
 fn markdown_shows_hostile_names_only_inside_code() {
     let md = output::render(&fixed_report(), Format::Markdown, &options());
     let prose = outside_code(&md);
-    for hostile in ["<img", "img_src", "<script", "script>", "@org", "@maintainers", "<b>", "\u{202e}"] {
-        assert!(!prose.contains(hostile), "{hostile:?} outside code in:\n{prose}");
+    for hostile in [
+        "<img",
+        "img_src",
+        "<script",
+        "script>",
+        "@org",
+        "@maintainers",
+        "<b>",
+        "\u{202e}",
+    ] {
+        assert!(
+            !prose.contains(hostile),
+            "{hostile:?} outside code in:\n{prose}"
+        );
     }
     assert!(!prose.contains("<UNCLOSED>"), "{prose}");
     // The pipe in the file name cannot split the table row: four columns, five pipes.
-    let row = md.lines().find(|l| l.contains("test-bidi-control") && l.starts_with('|')).unwrap();
-    assert_eq!(row.matches('|').count() - row.matches("\\|").count(), 5, "{row}");
+    let row = md
+        .lines()
+        .find(|l| l.contains("test-bidi-control") && l.starts_with('|'))
+        .unwrap();
+    assert_eq!(
+        row.matches('|').count() - row.matches("\\|").count(),
+        5,
+        "{row}"
+    );
     assert!(md.starts_with(sx_analyzer::output::markdown::MARKER));
 }
 
@@ -332,7 +409,10 @@ fn report_schema() -> &'static jsonschema::Validator {
     V.get_or_init(|| {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/report.schema.json");
         let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        jsonschema::options().should_validate_formats(true).build(&schema).unwrap()
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap()
     })
 }
 
@@ -343,26 +423,42 @@ fn report_schema() -> &'static jsonschema::Validator {
 fn sarif_schema() -> &'static jsonschema::Validator {
     static V: OnceLock<jsonschema::Validator> = OnceLock::new();
     V.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemas/sarif-schema-2.1.0.json");
-        let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/schemas/sarif-schema-2.1.0.json"
+        );
+        let mut schema: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let region = &mut schema["definitions"]["region"];
-        let stray = region["properties"].as_object_mut().unwrap().remove("anyOf").unwrap();
+        let stray = region["properties"]
+            .as_object_mut()
+            .unwrap()
+            .remove("anyOf")
+            .unwrap();
         region["anyOf"] = stray;
-        jsonschema::options().should_validate_formats(true).build(&schema).unwrap()
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap()
     })
 }
 
 fn assert_valid(validator: &jsonschema::Validator, doc: &Value) {
-    let errors: Vec<String> = validator.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }
 
 #[test]
 fn json_reports_validate_against_the_documented_schema() {
-    let fixed: Value = serde_json::from_str(&output::render(&fixed_report(), Format::Json, &options())).unwrap();
+    let fixed: Value =
+        serde_json::from_str(&output::render(&fixed_report(), Format::Json, &options())).unwrap();
     assert_valid(report_schema(), &fixed);
     // And a report from the shipped analyzer on the same diff.
-    let change = sx_analyzer::diff::parse(DIFF.as_bytes(), &sx_analyzer::diff::Limits::default()).unwrap();
+    let change =
+        sx_analyzer::diff::parse(DIFF.as_bytes(), &sx_analyzer::diff::Limits::default()).unwrap();
     let real = Analyzer::builtin().unwrap().analyze(&change);
     assert_valid(report_schema(), &serde_json::to_value(&real).unwrap());
 }
@@ -374,14 +470,20 @@ fn the_report_schema_rejects_what_it_should() {
     assert!(!report_schema().is_valid(&doc));
     let mut doc: Value = serde_json::to_value(fixed_report()).unwrap();
     doc["surprise"] = 1.into();
-    assert!(!report_schema().is_valid(&doc), "unknown top-level fields must be documented first");
+    assert!(
+        !report_schema().is_valid(&doc),
+        "unknown top-level fields must be documented first"
+    );
 }
 
 #[test]
 fn sarif_logs_validate_against_the_official_schema() {
-    let sarif: Value = serde_json::from_str(&output::render(&fixed_report(), Format::Sarif, &options())).unwrap();
+    let sarif: Value =
+        serde_json::from_str(&output::render(&fixed_report(), Format::Sarif, &options())).unwrap();
     assert_valid(sarif_schema(), &sarif);
-    let empty = Analyzer::from_detectors(vec![], Model::builtin()).unwrap().analyze(&Default::default());
+    let empty = Analyzer::from_detectors(vec![], Model::builtin())
+        .unwrap()
+        .analyze(&Default::default());
     let sarif = output::sarif::to_value(&empty, &RenderOptions::default());
     assert_valid(sarif_schema(), &sarif);
 }
@@ -392,8 +494,12 @@ fn the_sarif_schema_check_is_not_vacuous() {
     sarif["runs"][0]["results"][0]["level"] = "fatal".into();
     assert!(!sarif_schema().is_valid(&sarif));
     let mut sarif = output::sarif::to_value(&fixed_report(), &options());
-    sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"] = serde_json::json!({ "startColumn": 3 });
-    assert!(!sarif_schema().is_valid(&sarif), "a region without a start must be rejected");
+    sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"] =
+        serde_json::json!({ "startColumn": 3 });
+    assert!(
+        !sarif_schema().is_valid(&sarif),
+        "a region without a start must be rejected"
+    );
 }
 
 #[test]
@@ -403,13 +509,25 @@ fn sarif_results_carry_rule_level_location_and_fingerprint() {
     let run = &sarif["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
     assert_eq!(rules.len(), 3);
-    assert_eq!(rules[0]["helpUri"], "https://sx.example.test/repo/docs/detectors/test-eval-decoded.md");
+    assert_eq!(
+        rules[0]["helpUri"],
+        "https://sx.example.test/repo/docs/detectors/test-eval-decoded.md"
+    );
     let r0 = &run["results"][0];
     assert_eq!(r0["ruleId"], "test-eval-decoded");
     assert_eq!(r0["level"], "error");
-    assert_eq!(r0["locations"][0]["physicalLocation"]["region"]["startLine"], 3);
-    assert_eq!(r0["locations"][0]["physicalLocation"]["region"]["startColumn"], 3);
-    assert_eq!(r0["partialFingerprints"]["sxContentFingerprint/v1"], report.findings[0].fingerprint.as_str());
+    assert_eq!(
+        r0["locations"][0]["physicalLocation"]["region"]["startLine"],
+        3
+    );
+    assert_eq!(
+        r0["locations"][0]["physicalLocation"]["region"]["startColumn"],
+        3
+    );
+    assert_eq!(
+        r0["partialFingerprints"]["sxContentFingerprint/v1"],
+        report.findings[0].fingerprint.as_str()
+    );
     let r1 = &run["results"][1];
     assert_eq!(
         r1["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],

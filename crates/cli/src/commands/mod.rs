@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod admin;
+pub mod analyze;
+pub mod detectors;
+pub mod scan;
+pub mod serve;

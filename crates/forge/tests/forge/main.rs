@@ -1,0 +1,9 @@
+//! Integration tests of sx-forge: repositories built with git2 in temporary directories.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers of tests: an unexpected error should fail the test loudly"
+)]
+
+mod git;
