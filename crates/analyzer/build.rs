@@ -27,17 +27,26 @@ fn main() {
     files.sort();
     let mut src = String::from("static BUILTIN: &[(&str, &str)] = &[\n");
     for f in &files {
-        let rel = f.strip_prefix(&rules).unwrap_or(f).to_string_lossy().replace('\\', "/");
+        let rel = f
+            .strip_prefix(&rules)
+            .unwrap_or(f)
+            .to_string_lossy()
+            .replace('\\', "/");
         let abs = f.canonicalize().unwrap_or_else(|_| f.clone());
         // Each sub-directory must be watched too, or a new pack is missed until a clean build.
         if let Some(parent) = f.parent() {
             println!("cargo:rerun-if-changed={}", parent.display());
         }
         println!("cargo:rerun-if-changed={}", abs.display());
-        let _ = writeln!(src, "    ({rel:?}, include_str!({:?})),", abs.to_string_lossy());
+        let _ = writeln!(
+            src,
+            "    ({rel:?}, include_str!({:?})),",
+            abs.to_string_lossy()
+        );
     }
     src.push_str("];\n");
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default()).join("builtin_rules.rs");
+    let out =
+        PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default()).join("builtin_rules.rs");
     if let Err(e) = std::fs::write(&out, src) {
         panic!("cannot write {}: {e}", out.display());
     }

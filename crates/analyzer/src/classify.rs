@@ -37,6 +37,12 @@ pub struct FileClass {
 
 impl FileClass {
     /// True for files whose changes run with privileges during build, CI, install or release.
+    /// A data file under a test directory (`tests/IdnaTestV2.txt`, `testdata/cases.json`):
+    /// test vectors that hold odd characters on purpose and that no interpreter runs as code.
+    pub fn is_test_data(&self) -> bool {
+        self.test && matches!(self.language, None | Some("json" | "toml" | "yaml"))
+    }
+
     pub fn is_execution_path(&self) -> bool {
         self.build || self.ci || self.install || self.release
     }
@@ -130,7 +136,13 @@ pub fn classify(path: &str) -> FileClass {
 
     c.install = matches!(
         name,
-        "package.json" | "setup.py" | "install.sh" | "install.ps1" | "postinstall.js" | "preinstall.js" | "install.js"
+        "package.json"
+            | "setup.py"
+            | "install.sh"
+            | "install.ps1"
+            | "postinstall.js"
+            | "preinstall.js"
+            | "install.js"
     ) || ext == "pth"
         || name.ends_with(".install")
         || (in_dir(&["debian"]) && matches!(name, "postinst" | "preinst" | "postrm" | "prerm"));
@@ -172,35 +184,76 @@ pub fn classify(path: &str) -> FileClass {
     );
 
     c.test = in_dir(&[
-        "test", "tests", "testdata", "test-data", "test_data", "fixtures", "fixture", "__tests__", "spec",
-        "specs", "testing", "e2e",
+        "test",
+        "tests",
+        "testdata",
+        "test-data",
+        "test_data",
+        "fixtures",
+        "fixture",
+        "__tests__",
+        "spec",
+        "specs",
+        "testing",
+        "e2e",
     ]) || name.starts_with("test_")
         || name.contains("_test.")
         || name.contains(".test.")
         || name.contains(".spec.")
         || name.contains("_spec.");
 
-    c.docs = matches!(ext, "md" | "rst" | "adoc" | "txt" | "texi" | "1" | "5" | "8")
-        && !c.manifest
+    c.docs = matches!(
+        ext,
+        "md" | "rst" | "adoc" | "txt" | "texi" | "1" | "5" | "8"
+    ) && !c.manifest
         && name != "cmakelists.txt"
         || in_dir(&["doc", "docs", "man"]) && c.language.is_none() && !c.build
-        || matches!(name, "readme" | "changelog" | "news" | "authors" | "license" | "copying");
+        || matches!(
+            name,
+            "readme" | "changelog" | "news" | "authors" | "license" | "copying"
+        );
 
-    c.generated = in_dir(&["vendor", "vendored", "third_party", "third-party", "node_modules", "dist", "gen", "generated"])
-        || name.contains(".min.")
+    c.generated = in_dir(&[
+        "vendor",
+        "vendored",
+        "third_party",
+        "third-party",
+        "node_modules",
+        "dist",
+        "gen",
+        "generated",
+    ]) || name.contains(".min.")
         || name.ends_with(".pb.go")
         || name.ends_with("_pb2.py")
         || name.ends_with(".generated.cs")
         || name.ends_with(".bundle.js")
-        || name.ends_with(".map");
+        || name.ends_with(".map")
+        // Published npm packages ship their compiled bundle under `build/`, `out/` or
+        // `bundle/` (yargs: `build/index.cjs`, one minified line). Only JavaScript there:
+        // `build/` also holds hand-written build scripts in other languages.
+        || matches!(ext, "js" | "cjs" | "mjs") && in_dir(&["build", "out", "bundle"]);
 
-    c.release = matches!(name, ".goreleaser.yml" | ".goreleaser.yaml" | "release.sh" | "publish.sh" | ".npmrc" | ".pypirc" | "manifest.in")
-        || ext == "spec"
+    c.release = matches!(
+        name,
+        ".goreleaser.yml"
+            | ".goreleaser.yaml"
+            | "release.sh"
+            | "publish.sh"
+            | ".npmrc"
+            | ".pypirc"
+            | "manifest.in"
+    ) || ext == "spec"
         || in_dir(&["debian", "release", "packaging", "dist-info"]);
 
     c.governance = matches!(
         name,
-        "codeowners" | "security.md" | ".gitattributes" | "maintainers" | "owners" | "governance.md" | ".mailmap"
+        "codeowners"
+            | "security.md"
+            | ".gitattributes"
+            | "maintainers"
+            | "owners"
+            | "governance.md"
+            | ".mailmap"
     ) || lower.starts_with(".github/codeowners");
 
     c
@@ -248,9 +301,32 @@ fn language_of(name: &str, ext: &str) -> Option<&'static str> {
 
 /// Languages the classifier knows, so rule packs can name one (`lang:python`).
 pub const LANGUAGES: &[&str] = &[
-    "rust", "python", "javascript", "typescript", "go", "c", "cpp", "java", "kotlin", "ruby", "php", "shell",
-    "powershell", "perl", "lua", "csharp", "swift", "autotools", "cmake", "yaml", "toml", "json", "html", "make",
-    "dockerfile", "meson",
+    "rust",
+    "python",
+    "javascript",
+    "typescript",
+    "go",
+    "c",
+    "cpp",
+    "java",
+    "kotlin",
+    "ruby",
+    "php",
+    "shell",
+    "powershell",
+    "perl",
+    "lua",
+    "csharp",
+    "swift",
+    "autotools",
+    "cmake",
+    "yaml",
+    "toml",
+    "json",
+    "html",
+    "make",
+    "dockerfile",
+    "meson",
 ];
 
 /// The static name of a known language.
@@ -298,6 +374,13 @@ mod tests {
         assert!(classify("static/app.min.js").generated);
         assert!(classify("vendor/github.com/x/y.go").generated);
         assert!(!classify("src/vendor.rs").generated);
+        assert!(classify("build/index.cjs").generated);
+        assert!(classify("packages/cli/out/main.mjs").generated);
+        assert!(!classify("build/gen_tables.py").generated);
+        assert!(!classify("lib/index.js").generated);
+        assert!(classify("tests/IdnaTestV2.txt").is_test_data());
+        assert!(classify("testdata/cases.json").is_test_data());
+        assert!(!classify("tests/test_idna.py").is_test_data());
     }
 
     #[test]

@@ -123,6 +123,10 @@ pub struct Analyzer {
     dfa: OnceLock<Option<AhoCorasick>>,
     scanned: AtomicU64,
     dfa_after: u64,
+    /// Some pattern applies to context lines. When none does (the built-in set), only runs
+    /// of added and removed lines are scanned: no literal holds a newline, so no match can
+    /// cross into or out of a context line, and matches inside one would be dropped anyway.
+    scan_context: bool,
     model: Model,
 }
 
@@ -157,7 +161,10 @@ impl Analyzer {
     }
 
     /// Build from an explicit detector list (tests use this to run one detector alone).
-    pub fn from_detectors(detectors: Vec<Box<dyn Detector>>, model: Model) -> Result<Self, BuildError> {
+    pub fn from_detectors(
+        detectors: Vec<Box<dyn Detector>>,
+        model: Model,
+    ) -> Result<Self, BuildError> {
         let mut ids = std::collections::HashSet::new();
         for d in &detectors {
             if !ids.insert(d.meta().id.to_string()) {
@@ -166,6 +173,7 @@ impl Analyzer {
         }
         let mut literals: Vec<&str> = Vec::new();
         let mut patterns = Vec::new();
+        let mut scan_context = false;
         for (di, d) in detectors.iter().enumerate() {
             for (pi, p) in d.line_patterns().iter().enumerate() {
                 if p.literal.is_empty() || p.literal.contains('\n') {
@@ -176,6 +184,7 @@ impl Analyzer {
                     });
                 }
                 literals.push(p.literal);
+                scan_context |= p.lines.admits(LineKind::Context);
                 patterns.push(Compiled {
                     detector: di as u32,
                     local: pi as u32,
@@ -199,6 +208,7 @@ impl Analyzer {
             dfa: OnceLock::new(),
             scanned: AtomicU64::new(0),
             dfa_after: DFA_AFTER_BYTES,
+            scan_context,
             model,
         })
     }
@@ -213,8 +223,14 @@ impl Analyzer {
             return Some(nfa);
         }
         let dfa = self.dfa.get_or_init(|| {
-            let literals: Vec<&str> = self.patterns.iter().map(|c| self.pattern(c).literal).collect();
-            automaton_builder(AhoCorasickKind::DFA).build(&literals).ok()
+            let literals: Vec<&str> = self
+                .patterns
+                .iter()
+                .map(|c| self.pattern(c).literal)
+                .collect();
+            automaton_builder(AhoCorasickKind::DFA)
+                .build(&literals)
+                .ok()
         });
         Some(dfa.as_ref().unwrap_or(nfa))
     }
@@ -247,6 +263,7 @@ impl Analyzer {
     pub fn analyze_with(&self, change: &Change, opts: &AnalyzeOptions) -> Report {
         let classes: Vec<FileClass> = change.files.iter().map(|f| classify(f.path())).collect();
         let mut out = Findings::new();
+        let mut spans = Vec::new();
         for (fi, file) in change.files.iter().enumerate() {
             let class = &classes[fi];
             let mut roles: Vec<RoleHit> = Vec::new();
@@ -258,9 +275,12 @@ impl Analyzer {
                 roles: &[],
             };
             for (hi, hunk) in file.hunks.iter().enumerate() {
-                self.scan_hunk(hunk, hi, &scan_ctx, &mut roles, &mut out);
+                self.scan_hunk(hunk, hi, &scan_ctx, &mut roles, &mut spans, &mut out);
             }
-            let fctx = FileCtx { roles: &roles, ..scan_ctx };
+            let fctx = FileCtx {
+                roles: &roles,
+                ..scan_ctx
+            };
             for (hi, hunk) in file.hunks.iter().enumerate() {
                 let hctx = HunkCtx {
                     file: fctx,
@@ -291,22 +311,48 @@ impl Analyzer {
         hunk_index: usize,
         fctx: &FileCtx<'_>,
         roles: &mut Vec<RoleHit>,
+        spans: &mut Vec<std::ops::Range<usize>>,
         out: &mut Findings,
     ) {
         let text = hunk.text.as_bytes();
-        let Some(ac) = self.automaton_for(text.len()) else {
+        spans.clear();
+        if self.scan_context {
+            spans.push(0..text.len());
+        } else {
+            // Maximal runs of added/removed lines, each one contiguous range of the text.
+            for l in hunk.lines.iter().filter(|l| l.kind != LineKind::Context) {
+                let (start, end) = (l.start as usize, l.end as usize);
+                match spans.last_mut() {
+                    // The previous line ended just before this one's newline-separated start.
+                    Some(last) if last.end + 1 == start => last.end = end,
+                    _ => spans.push(start..end),
+                }
+            }
+        }
+        let total: usize = spans.iter().map(|r| r.len()).sum();
+        if total == 0 {
+            return;
+        }
+        let Some(ac) = self.automaton_for(total) else {
             return;
         };
-        // Matches arrive ordered by end offset, so all matches of one line are contiguous:
-        // a small per-line list dedupes (pattern, line) pairs without a hash set.
+        // Matches arrive ordered by end offset (and spans in text order), so all matches of
+        // one line are contiguous: a small per-line list dedupes (pattern, line) pairs
+        // without a hash set.
         let mut cur_line = usize::MAX;
         let mut seen: Vec<u32> = Vec::new();
-        for m in ac.find_overlapping_iter(text) {
+        let matches = spans
+            .iter()
+            .filter_map(|r| Some((r.start, text.get(r.clone())?)));
+        for (base, m) in matches
+            .flat_map(|(base, slice)| ac.find_overlapping_iter(slice).map(move |m| (base, m)))
+        {
+            let (m_start, m_end) = (base + m.start(), base + m.end());
             let pid = m.pattern().as_usize();
             let Some(cp) = self.patterns.get(pid) else {
                 continue;
             };
-            let Some(li) = hunk.line_index_at(m.start()) else {
+            let Some(li) = hunk.line_index_at(m_start) else {
                 continue;
             };
             let Some(line) = hunk.lines.get(li) else {
@@ -319,7 +365,7 @@ impl Analyzer {
             if !pat.files.is_empty() && !pat.files.iter().any(|s| s.admits(fctx.class)) {
                 continue;
             }
-            if !pat.ignore_case && text.get(m.start()..m.end()) != Some(pat.literal.as_bytes()) {
+            if !pat.ignore_case && text.get(m_start..m_end) != Some(pat.literal.as_bytes()) {
                 continue;
             }
             if li != cur_line {
@@ -333,7 +379,7 @@ impl Analyzer {
             let line_text = hunk.line_text(line);
             let range = match &pat.regex {
                 None => {
-                    let s = m.start() - line.start as usize;
+                    let s = m_start - line.start as usize;
                     s..s + m.len()
                 }
                 Some(src) => {
@@ -370,9 +416,19 @@ impl Analyzer {
         }
     }
 
-    fn finish(&self, change: &Change, classes: &[FileClass], raw: Vec<Finding>, opts: &AnalyzeOptions) -> Report {
-        let class_of: HashMap<&str, &FileClass> =
-            change.files.iter().zip(classes).map(|(f, c)| (f.path(), c)).collect();
+    fn finish(
+        &self,
+        change: &Change,
+        classes: &[FileClass],
+        raw: Vec<Finding>,
+        opts: &AnalyzeOptions,
+    ) -> Report {
+        let class_of: HashMap<&str, &FileClass> = change
+            .files
+            .iter()
+            .zip(classes)
+            .map(|(f, c)| (f.path(), c))
+            .collect();
         let mut kept = Vec::with_capacity(raw.len());
         let mut suppressed = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -389,7 +445,12 @@ impl Analyzer {
                 });
                 continue;
             }
-            f.score = (self.model.finding_score(&f, class_of.get(f.path.as_str()).copied()) * 1e6).round() / 1e6;
+            f.score = (self
+                .model
+                .finding_score(&f, class_of.get(f.path.as_str()).copied())
+                * 1e6)
+                .round()
+                / 1e6;
             kept.push(f);
         }
         kept.sort_by(|a, b| {
@@ -466,9 +527,18 @@ mod tests {
         let mut dfa = Analyzer::builtin().unwrap();
         dfa.dfa_after = 0;
         let (by_nfa, by_dfa) = (nfa.analyze(&change), dfa.analyze(&change));
-        assert!(nfa.dfa.get().is_none(), "a small change must not build the DFA");
-        assert!(matches!(dfa.dfa.get(), Some(Some(_))), "the DFA must have been built and used");
-        assert!(!by_nfa.findings.is_empty(), "the sample must exercise the scan");
+        assert!(
+            nfa.dfa.get().is_none(),
+            "a small change must not build the DFA"
+        );
+        assert!(
+            matches!(dfa.dfa.get(), Some(Some(_))),
+            "the DFA must have been built and used"
+        );
+        assert!(
+            !by_nfa.findings.is_empty(),
+            "the sample must exercise the scan"
+        );
         assert_eq!(by_nfa, by_dfa);
     }
 }

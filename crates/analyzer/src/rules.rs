@@ -122,10 +122,16 @@ impl Detector for RuleDetector {
     }
 
     fn on_hit(&self, hit: &Hit<'_>, file: &FileCtx<'_>, out: &mut Findings) {
-        if self.exclude_files.iter().any(|s| s.admits(file.class)) || self.unless_matches(hit.text) {
+        if self.exclude_files.iter().any(|s| s.admits(file.class)) || self.unless_matches(hit.text)
+        {
             return;
         }
-        out.push(self.meta.finding(hit.location(file.path())).evidence(hit.text.trim()).build());
+        out.push(
+            self.meta
+                .finding(hit.location(file.path()))
+                .evidence(hit.text.trim())
+                .build(),
+        );
     }
 }
 
@@ -141,8 +147,22 @@ fn static_str(s: &str, known: &[&'static str]) -> Option<&'static str> {
 
 /// Role kinds a rule may declare (`role = "source:env"`).
 pub const ROLE_KINDS: &[&str] = &[
-    "env-dump", "env-secret", "credentials", "wallet", "request-input", "file-read", "system-info", "decode", "decrypt", "decompress",
-    "serialize", "network", "exec", "eval", "write", "delete",
+    "env-dump",
+    "env-secret",
+    "credentials",
+    "wallet",
+    "request-input",
+    "file-read",
+    "system-info",
+    "decode",
+    "decrypt",
+    "decompress",
+    "serialize",
+    "network",
+    "exec",
+    "eval",
+    "write",
+    "delete",
 ];
 
 fn parse_role(s: &str) -> Option<(Role, &'static str)> {
@@ -173,13 +193,28 @@ pub fn load_pack(pack: &str, text: &str, validate: bool) -> Result<Vec<RuleDetec
             rule: spec.id.clone(),
             message,
         };
-        if spec.id.is_empty() || !spec.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return Err(bad("id must be kebab-case: lower-case letters, digits and '-'".into()));
+        if spec.id.is_empty()
+            || !spec
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(bad(
+                "id must be kebab-case: lower-case letters, digits and '-'".into(),
+            ));
         }
-        let severity = Severity::parse(&spec.severity)
-            .ok_or_else(|| bad(format!("unknown severity {:?} (info, low, medium, high, critical)", spec.severity)))?;
-        let confidence = Confidence::parse(&spec.confidence)
-            .ok_or_else(|| bad(format!("unknown confidence {:?} (low, medium, high)", spec.confidence)))?;
+        let severity = Severity::parse(&spec.severity).ok_or_else(|| {
+            bad(format!(
+                "unknown severity {:?} (info, low, medium, high, critical)",
+                spec.severity
+            ))
+        })?;
+        let confidence = Confidence::parse(&spec.confidence).ok_or_else(|| {
+            bad(format!(
+                "unknown confidence {:?} (low, medium, high)",
+                spec.confidence
+            ))
+        })?;
         let vectors = spec
             .vectors
             .iter()
@@ -191,12 +226,17 @@ pub fn load_pack(pack: &str, text: &str, validate: bool) -> Result<Vec<RuleDetec
         let languages = spec
             .languages
             .iter()
-            .map(|l| crate::classify::intern_language(l).ok_or_else(|| bad(format!("unknown language {l:?}"))))
+            .map(|l| {
+                crate::classify::intern_language(l)
+                    .ok_or_else(|| bad(format!("unknown language {l:?}")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let scopes = |names: &[String]| {
             names
                 .iter()
-                .map(|f| FileScope::parse(f).ok_or_else(|| bad(format!("unknown file scope {f:?}"))))
+                .map(|f| {
+                    FileScope::parse(f).ok_or_else(|| bad(format!("unknown file scope {f:?}")))
+                })
                 .collect::<Result<Vec<_>, _>>()
         };
         let files = scopes(&spec.files)?;
@@ -308,6 +348,11 @@ explanation = "e"
 [[rule.match]]
 literal = "a"
 "#;
-        assert!(load_pack("p.toml", text, false).unwrap_err().to_string().contains("too short"));
+        assert!(
+            load_pack("p.toml", text, false)
+                .unwrap_err()
+                .to_string()
+                .contains("too short")
+        );
     }
 }

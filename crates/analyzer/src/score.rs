@@ -49,7 +49,9 @@ impl Model {
     pub fn from_toml(text: &str) -> Result<Self, ModelError> {
         let m: Model = toml::from_str(text)?;
         if !(0.0 < m.bands.review && m.bands.review < m.bands.high && m.bands.high < 1.0) {
-            return Err(ModelError::Invalid("bands must satisfy 0 < review < high < 1".into()));
+            return Err(ModelError::Invalid(
+                "bands must satisfy 0 < review < high < 1".into(),
+            ));
         }
         for s in Severity::ALL {
             if !m.severity.contains_key(&s) {
@@ -61,8 +63,16 @@ impl Model {
                 return Err(ModelError::Invalid(format!("[confidence] lacks {c}")));
             }
         }
-        let all = m.severity.values().chain(m.confidence.values()).chain(m.location.values()).chain(m.detector.values());
-        if all.chain([m.bias, m.diminishing].iter()).any(|w| !w.is_finite()) {
+        let all = m
+            .severity
+            .values()
+            .chain(m.confidence.values())
+            .chain(m.location.values())
+            .chain(m.detector.values());
+        if all
+            .chain([m.bias, m.diminishing].iter())
+            .any(|w| !w.is_finite())
+        {
             return Err(ModelError::Invalid("weights must be finite numbers".into()));
         }
         Ok(m)
@@ -80,9 +90,20 @@ impl Model {
             version: 0,
             bias: -4.0,
             diminishing: 0.35,
-            bands: Bands { review: 0.3, high: 0.8 },
-            severity: Severity::ALL.iter().zip([0.0, 1.0, 2.4, 4.0, 6.5]).map(|(s, w)| (*s, w)).collect(),
-            confidence: Confidence::ALL.iter().zip([0.45, 0.75, 1.0]).map(|(c, w)| (*c, w)).collect(),
+            bands: Bands {
+                review: 0.3,
+                high: 0.8,
+            },
+            severity: Severity::ALL
+                .iter()
+                .zip([0.0, 1.0, 2.4, 4.0, 6.5])
+                .map(|(s, w)| (*s, w))
+                .collect(),
+            confidence: Confidence::ALL
+                .iter()
+                .zip([0.45, 0.75, 1.0])
+                .map(|(c, w)| (*c, w))
+                .collect(),
             location: BTreeMap::new(),
             detector: BTreeMap::new(),
         }
@@ -99,7 +120,12 @@ impl Model {
         let conf = self.confidence.get(&f.confidence).copied().unwrap_or(1.0);
         let det = self.detector.get(&f.id).copied().unwrap_or(1.0);
         let loc: f64 = class
-            .map(|c| c.roles().iter().map(|r| self.location.get(*r).copied().unwrap_or(1.0)).product())
+            .map(|c| {
+                c.roles()
+                    .iter()
+                    .map(|r| self.location.get(*r).copied().unwrap_or(1.0))
+                    .product()
+            })
             .unwrap_or(1.0);
         sev * conf * det * loc
     }
@@ -119,7 +145,11 @@ impl Model {
                 value: max + self.diminishing * (n as f64).ln(),
             })
             .collect();
-        contributions.sort_by(|a, b| b.value.total_cmp(&a.value).then_with(|| a.detector.cmp(&b.detector)));
+        contributions.sort_by(|a, b| {
+            b.value
+                .total_cmp(&a.value)
+                .then_with(|| a.detector.cmp(&b.detector))
+        });
         let z = self.bias + contributions.iter().map(|c| c.value).sum::<f64>();
         let probability = 1.0 / (1.0 + (-z).exp());
         Risk {
@@ -160,7 +190,9 @@ impl Band {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Band::Low, Band::Review, Band::High].into_iter().find(|b| b.as_str() == s)
+        [Band::Low, Band::Review, Band::High]
+            .into_iter()
+            .find(|b| b.as_str() == s)
     }
 }
 
@@ -194,11 +226,22 @@ mod tests {
     use crate::detector::DetectorMeta;
     use crate::finding::{Location, Vector};
 
-    const META: DetectorMeta =
-        DetectorMeta::new("t", "t", Severity::High, Confidence::High, &[Vector::Payload], &[], "e");
+    const META: DetectorMeta = DetectorMeta::new(
+        "t",
+        "t",
+        Severity::High,
+        Confidence::High,
+        &[Vector::Payload],
+        &[],
+        "e",
+    );
 
     fn f(sev: Severity, conf: Confidence, score_with: &Model) -> Finding {
-        let mut f = META.finding(Location::file("x")).severity(sev).confidence(conf).build();
+        let mut f = META
+            .finding(Location::file("x"))
+            .severity(sev)
+            .confidence(conf)
+            .build();
         f.score = score_with.finding_score(&f, None);
         f
     }

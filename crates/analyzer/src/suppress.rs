@@ -63,13 +63,17 @@ impl Suppressions {
                 message: m.to_string(),
             };
             if s.fingerprint.len() != 64 || !s.fingerprint.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(bad("fingerprint must be the 64-hex-digit value printed in the report"));
+                return Err(bad(
+                    "fingerprint must be the 64-hex-digit value printed in the report",
+                ));
             }
             if s.reason.trim().is_empty() {
                 return Err(bad("a reason is required so reviewers know why"));
             }
         }
-        Ok(Self { items: cfg.suppress })
+        Ok(Self {
+            items: cfg.suppress,
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -78,8 +82,10 @@ impl Suppressions {
 
     /// The suppression matching this finding exactly, if any.
     pub fn matching(&self, f: &Finding) -> Option<&Suppression> {
-        self.items
-            .iter()
-            .find(|s| s.path == f.path && s.detector == f.id && s.fingerprint.eq_ignore_ascii_case(&f.fingerprint))
+        self.items.iter().find(|s| {
+            s.path == f.path
+                && s.detector == f.id
+                && s.fingerprint.eq_ignore_ascii_case(&f.fingerprint)
+        })
     }
 }

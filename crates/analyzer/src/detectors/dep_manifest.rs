@@ -99,6 +99,9 @@ pub struct Dep {
     /// Declared in an override (`replace`, `[patch]`, `[tool.uv.sources]`): it changes where
     /// an existing dependency comes from rather than adding one.
     pub overrides: bool,
+    /// Declared in pyproject's `[build-system] requires`: a tool needed to build the sdist
+    /// or wheel (hatchling, setuptools-scm), not a dependency of the installed package.
+    pub build_only: bool,
 }
 
 /// What a manifest change did to dependencies.
@@ -247,7 +250,8 @@ pub fn parse_lines<'a>(
     let mut push = |no: u32,
                     text: &str,
                     (name, registry_name, source): (String, String, Source),
-                    overrides: bool| {
+                    overrides: bool,
+                    build_only: bool| {
         out.push(Dep {
             name,
             registry_name,
@@ -255,6 +259,7 @@ pub fn parse_lines<'a>(
             line: no,
             text: text.trim().to_string(),
             overrides,
+            build_only,
         });
     };
     match fmt {
@@ -272,7 +277,7 @@ pub fn parse_lines<'a>(
                 let overrides = st.section == Section::Override;
                 if wanted {
                     for f in found {
-                        push(no, text, f, overrides);
+                        push(no, text, f, overrides, st.build_requires);
                     }
                 }
             }
@@ -286,14 +291,14 @@ pub fn parse_lines<'a>(
                 if let Some(f) = st.feed(text)
                     && wanted
                 {
-                    push(no, text, f, false);
+                    push(no, text, f, false, false);
                 }
             }
         }
         Format::Requirements => {
             for (no, text, wanted) in lines {
                 if let Some((name, source)) = requirement_line(text).filter(|_| wanted) {
-                    push(no, text, (name.clone(), name, source), false);
+                    push(no, text, (name.clone(), name, source), false, false);
                 }
             }
         }
@@ -306,7 +311,7 @@ pub fn parse_lines<'a>(
             for (no, text, wanted) in lines {
                 if let Some((name, source)) = go_line(&mut block, text).filter(|_| wanted) {
                     let overrides = text.contains("=>");
-                    push(no, text, (name.clone(), name, source), overrides);
+                    push(no, text, (name.clone(), name, source), overrides, false);
                 }
             }
         }
@@ -341,6 +346,10 @@ struct TomlState {
     section: Section,
     /// Inside a multi-line array of PEP 508 strings.
     in_array: bool,
+    /// The current table header (`project`, `build-system`, …); empty before one is seen.
+    table: String,
+    /// The strings being read are `[build-system] requires`.
+    build_requires: bool,
 }
 
 type Found = Vec<(String, String, Source)>;
@@ -627,6 +636,8 @@ impl TomlState {
             && let Some(t) = table_name(line)
         {
             self.section = pyproject_section(&t);
+            self.table = t;
+            self.build_requires = false;
             return vec![];
         }
         let t = line.trim();
@@ -636,6 +647,7 @@ impl TomlState {
             }
             return quoted_strings(t).filter_map(pep508).collect();
         }
+        self.build_requires = false;
         let Some((k, v)) = toml_kv(line) else {
             // A bare `"requests>=2",` line of an array we entered before the hunk.
             if self.section == Section::Unknown && t.starts_with('"') {
@@ -645,11 +657,19 @@ impl TomlState {
         };
         match self.section {
             Section::Pep508Arrays | Section::Unknown if v.starts_with('[') => {
-                let in_scope = self.section == Section::Pep508Arrays
-                    || matches!(
+                // Only the dependency arrays hold requirements: `[project]` also has
+                // `authors`, `maintainers`, `classifiers` and `keywords` arrays whose strings
+                // (`"Programming Language :: Python"`, `{name = …, email = …}`) are not.
+                let in_scope = match (&self.section, self.table.as_str()) {
+                    (Section::Pep508Arrays, "project") => k == "dependencies",
+                    (Section::Pep508Arrays, "build-system") => k == "requires",
+                    (Section::Pep508Arrays, _) => true,
+                    _ => matches!(
                         k,
                         "dependencies" | "requires" | "dev" | "test" | "optional-dependencies"
-                    );
+                    ),
+                };
+                self.build_requires = in_scope && k == "requires";
                 if !v.contains(']') {
                     self.in_array = in_scope;
                 }
@@ -715,7 +735,13 @@ fn pep508(s: &str) -> Option<(String, String, Source)> {
     } else {
         rest
     };
+    // After the name only a version specifier, a marker or a URL may follow; anything else
+    // is prose (a trove classifier `Programming Language :: Python`, an e-mail address).
+    if !(rest.is_empty() || rest.starts_with(['<', '>', '=', '!', '~', '(', ';', ',', '@'])) {
+        return None;
+    }
     let source = match rest.strip_prefix('@') {
+        Some(url) if !url.contains(':') => return None,
         Some(url) => url_source(url.split(';').next().unwrap_or("").trim()),
         None => Source::Registry,
     };
@@ -1152,6 +1178,36 @@ mod tests {
         )));
         assert!(got.contains(&("rich".into(), Source::Registry)));
         assert!(!got.iter().any(|(n, _)| n == "python" || n == "x"));
+    }
+
+    #[test]
+    fn pyproject_metadata_arrays_are_not_dependencies() {
+        let text = "[project]\nname = \"jinja2\"\nmaintainers = [{name = \"Pallets\", email = \"contact@example.invalid\"}]\nclassifiers = [\n  \"Programming Language :: Python :: 3.13\",\n]\nkeywords = [\"templates\"]\ndependencies = [\"MarkupSafe>=2.0\"]\n";
+        let got = parse(Format::Pyproject, text);
+        assert_eq!(got, vec![("MarkupSafe".to_string(), Source::Registry)]);
+        // Out of context (a hunk inside the classifiers array) prose is not a requirement.
+        let hunk =
+            "  \"Programming Language :: Python :: 3.13\",\n  \"contact@example.invalid\",\n";
+        let lines = hunk.lines().enumerate().map(|(i, t)| (line_no(i), t, true));
+        assert!(parse_lines(Format::Pyproject, false, lines).is_empty());
+    }
+
+    #[test]
+    fn build_system_requires_are_marked_build_only() {
+        let text = "[build-system]\nrequires = [\"hatchling>=1.6.0,<2\", \"hatch-vcs==0.4.0\"]\nbuild-backend = \"hatchling.build\"\n[project]\ndependencies = [\n  \"idna\",\n]\n";
+        let lines = text.lines().enumerate().map(|(i, t)| (line_no(i), t, true));
+        let got: Vec<(String, bool)> = parse_lines(Format::Pyproject, true, lines)
+            .into_iter()
+            .map(|d| (d.name, d.build_only))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("hatchling".to_string(), true),
+                ("hatch-vcs".to_string(), true),
+                ("idna".to_string(), false)
+            ]
+        );
     }
 
     #[test]

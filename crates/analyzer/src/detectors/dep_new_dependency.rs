@@ -52,6 +52,13 @@ impl Detector for DepNewDependency {
                     } else {
                         Severity::Low
                     })
+                    // A build-system requirement (hatchling, hatch-vcs) runs only when the
+                    // package is built from source; it is a real but smaller exposure.
+                    .confidence(if dep.build_only {
+                        Confidence::Medium
+                    } else {
+                        META.confidence
+                    })
                     .title(format!("New dependency `{}`{renamed}", dep.name))
                     .evidence(&dep.text)
                     .build(),

@@ -103,6 +103,21 @@ fn longest_run(line: &str) -> Option<Run> {
     };
     let mut i = 0;
     while i < b.len() {
+        // Skip ahead: here no run is open, and every qualifying run (>= MIN_BASE64 base64
+        // bytes, or >= MIN_ESCAPES `\xNN` = 128 bytes) starting in i..=i+MIN_BASE64-1 covers
+        // all of i+k..=i+MIN_BASE64-1 for some k with base64 bytes or backslashes. So find,
+        // from that far end backwards, the last byte q that is neither: no qualifying run
+        // starts in i..=q, and the scan state after q is the same as byte by byte. Ordinary
+        // long lines (short words between spaces and punctuation) are crossed in strides of
+        // about MIN_BASE64 bytes, looking at a word or so per stride.
+        if let Some(window) = b.get(i..i + MIN_BASE64)
+            && let Some(q) = window
+                .iter()
+                .rposition(|&c| c != b'\\' && !is_base64_byte(c))
+        {
+            i += q + 1;
+            continue;
+        }
         if b[i] == b'\\' && matches!(b.get(i + 1), Some(b'x' | b'X')) {
             let start = i;
             let mut n = 0;
@@ -318,6 +333,29 @@ mod tests {
         assert!(longest_run(&"a".repeat(300)).is_none());
         // A sha512 in hex is 128 characters: under the hex minimum.
         assert!(longest_run(&format!("x = \"{}\"", "0f1e2d3c4b5a6978".repeat(8))).is_none());
+    }
+
+    #[test]
+    fn runs_after_long_prose_are_found_at_their_place() {
+        let payload = b64(&"require('child_process').exec('echo defanged'); ".repeat(3));
+        for pad in [0, 1, 98, 99, 100, 101, 150, 257] {
+            let prose = "a b; ".repeat(60);
+            let line = format!(
+                "{}{} \"{payload}\" {}",
+                &prose[..pad],
+                "x",
+                "c d, ".repeat(30)
+            );
+            let run = longest_run(&line).unwrap();
+            assert_eq!(&line[run.start..run.end], payload, "pad {pad}");
+            let esc = format!("{}\"{}\"", &prose[..pad], "\\x90\\x31".repeat(20));
+            let run = longest_run(&esc).unwrap();
+            assert_eq!(
+                (run.encoding, run.start),
+                (Encoding::Escapes, pad + 1),
+                "pad {pad}"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,11 @@
 //! flagging every `actions/checkout@v4` would bury the signal — except when the change
 //! replaces an existing SHA pin with a tag, which is reported for any action. `docker://`
 //! references are out of scope.
+//!
+//! Severity follows what the change does to who the workflow trusts (unpinned actions are in
+//! most benign repositories, so one finding alone must not put a change in the `high` band):
+//! an action the file already used (bump, edited step) is low; a newly introduced one is
+//! medium/medium; a SHA pin turned into a tag or a known-repointed action is high/high.
 
 use crate::change::LineKind;
 use crate::detector::{Detector, DetectorMeta, FileCtx, FileScope, Hit, LinePattern};
@@ -21,7 +26,7 @@ static META: DetectorMeta = DetectorMeta::new(
     "gha-unpinned-action",
     "Third-party action not pinned to a commit",
     Severity::Medium,
-    Confidence::High,
+    Confidence::Medium,
     &[Vector::Ci],
     &["yaml"],
     "This step runs a third-party action by tag or branch. Whoever controls that repository can \
@@ -62,6 +67,16 @@ fn parse(text: &str) -> Option<(&str, &str)> {
     rest[..end].split_once('@')
 }
 
+/// Whether the workflow named `action` before this change: on a removed or unchanged line of
+/// any hunk of the file (a version bump removes the old reference; context lines are old too).
+fn action_already_used(file: &FileCtx<'_>, action: &str) -> bool {
+    file.file.hunks.iter().any(|h| {
+        h.lines.iter().any(|l| {
+            l.kind != LineKind::Added && parse(h.line_text(l)).is_some_and(|(a, _)| a == action)
+        })
+    })
+}
+
 impl Detector for GhaUnpinnedAction {
     fn meta(&self) -> &DetectorMeta {
         &META
@@ -90,28 +105,40 @@ impl Detector for GhaUnpinnedAction {
             return;
         }
         let repointed = REPOINTED.iter().any(|p| action.starts_with(p));
-        let severity = if unpinned_from_sha || repointed || is_branch(reference) {
-            Severity::High
+        // Unpinned references are ubiquitous in benign repositories; what a reviewer must see
+        // is a change that makes things worse. An action the file already used before this
+        // change (a removed or unchanged line names it: a bump or a reshuffle) changes
+        // nothing about who the workflow trusts, so it is context only. A newly introduced
+        // third-party action is notable. Only a SHA pin turned into a tag, or an action whose
+        // tags were repointed in a public compromise, is a strong signal on its own.
+        let already_used = !unpinned_from_sha && action_already_used(file, action);
+        let (severity, confidence) = if unpinned_from_sha || repointed {
+            (Severity::High, Confidence::High)
+        } else if already_used {
+            (Severity::Low, Confidence::Medium)
         } else {
-            Severity::Medium
+            (Severity::Medium, Confidence::Medium)
+        };
+        let kind = if is_branch(reference) {
+            "branch"
+        } else {
+            "tag"
         };
         let title = if unpinned_from_sha {
             format!("SHA pin of `{action}` replaced by `{reference}`")
         } else if repointed {
             format!("`{action}@{reference}`: an action whose tags were repointed in a compromise")
-        } else {
+        } else if already_used {
             format!(
-                "Third-party action `{action}` used by {} `{reference}`",
-                if is_branch(reference) {
-                    "branch"
-                } else {
-                    "tag"
-                }
+                "Third-party action `{action}` (already used before) kept unpinned by {kind} `{reference}`"
             )
+        } else {
+            format!("New third-party action `{action}` used by {kind} `{reference}`")
         };
         out.push(
             META.finding(hit.location(file.path()))
                 .severity(severity)
+                .confidence(confidence)
                 .title(title)
                 .evidence(hit.text.trim())
                 .build(),

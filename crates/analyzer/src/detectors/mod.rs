@@ -36,10 +36,6 @@ mod gha_unpinned_action;
 mod popular;
 mod workflow_text;
 // -- modules: unicode, weakening, sabotage, review evasion, contributor --
-mod unicode_bidi_control;
-mod unicode_invisible_character;
-mod unicode_mixed_script_identifier;
-mod unicode_variation_selector_payload;
 mod ci_skip_in_message;
 mod commit_metadata_anomaly;
 mod far_right_hidden_code;
@@ -56,8 +52,12 @@ mod security_check_removed;
 mod shell_metachar_path;
 mod test_assertions_removed;
 mod time_bomb_date_check;
-mod trivial_message_logic_change;
 mod triggered_destruction;
+mod trivial_message_logic_change;
+mod unicode_bidi_control;
+mod unicode_invisible_character;
+mod unicode_mixed_script_identifier;
+mod unicode_variation_selector_payload;
 
 use crate::detector::Detector;
 

@@ -6,11 +6,16 @@
 //! over each hunk's text — `assert`, `Assert`, `expect(`, and test markers (`#[test]`,
 //! `def test_`, `func Test`, `it(`/`test(`) — and each occurrence is mapped to its line to
 //! learn whether it was added or removed. No regex runs per line.
+//!
+//! A file is reported only when it loses assertions (not merely test functions) AND the
+//! change as a whole removes at least two more assertion lines from test files than it adds:
+//! tests moved to another file, or a test directory moved (`dateutil/test/` → `tests/`),
+//! cancel out instead of looking like deletions.
 
 use memchr::memmem;
 
-use crate::change::{FileStatus, LineKind};
-use crate::detector::{Detector, DetectorMeta, FileCtx};
+use crate::change::{FileChange, FileStatus, LineKind};
+use crate::detector::{ChangeCtx, Detector, DetectorMeta};
 use crate::finding::{Confidence, Findings, Location, Severity, Vector};
 
 #[derive(Debug)]
@@ -60,58 +65,119 @@ fn lines_with(h: &crate::change::Hunk, markers: &[&str], kind: LineKind) -> Vec<
     idx
 }
 
+/// Assertion and test-function lines one test file's hunks remove and add.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    removed: usize,
+    added: usize,
+    removed_tests: usize,
+    added_tests: usize,
+}
+
+fn counts(file: &FileChange) -> (Counts, Option<(u32, String)>) {
+    let mut c = Counts::default();
+    let mut first: Option<(u32, String)> = None;
+    for h in &file.hunks {
+        let r = lines_with(h, ASSERT_MARKERS, LineKind::Removed);
+        if first.is_none()
+            && let Some(l) = r.first().and_then(|i| h.lines.get(*i))
+        {
+            first = Some((l.old_line.unwrap_or(0), h.line_text(l).trim().to_string()));
+        }
+        c.removed += r.len();
+        c.added += lines_with(h, ASSERT_MARKERS, LineKind::Added).len();
+        c.removed_tests += lines_with(h, TEST_MARKERS, LineKind::Removed).len();
+        c.added_tests += lines_with(h, TEST_MARKERS, LineKind::Added).len();
+    }
+    (c, first)
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
 impl Detector for TestAssertionsRemoved {
     fn meta(&self) -> &DetectorMeta {
         &META
     }
 
-    fn check_file(&self, file: &FileCtx<'_>, out: &mut Findings) {
-        // Deleting a whole test file is a different, visible decision; editing one is where
-        // assertions disappear quietly.
-        if !file.class.test || file.file.status == FileStatus::Deleted {
+    fn check_change(&self, ctx: &ChangeCtx<'_>, out: &mut Findings) {
+        let tests: Vec<&FileChange> = ctx
+            .files()
+            .filter(|(_, class)| class.test)
+            .map(|(f, _)| f)
+            .collect();
+        if tests.is_empty() {
             return;
         }
-        let (mut removed, mut added, mut removed_tests, mut added_tests) =
-            (0usize, 0usize, 0usize, 0usize);
-        let mut first: Option<(u32, String)> = None;
-        for h in &file.file.hunks {
-            let r = lines_with(h, ASSERT_MARKERS, LineKind::Removed);
-            if first.is_none()
-                && let Some(l) = r.first().and_then(|i| h.lines.get(*i))
-            {
-                first = Some((l.old_line.unwrap_or(0), h.line_text(l).trim().to_string()));
+        let added_names: Vec<&str> = tests
+            .iter()
+            .filter(|f| f.status == FileStatus::Added)
+            .map(|f| file_name(f.path()))
+            .collect();
+        // Totals over the whole change, so that assertions moved between test files (or a
+        // test file moved as a delete plus an add) cancel out. Deleting a whole test file is a
+        // different, visible decision and counts only when a file of the same name is added
+        // in the same change (a move git did not pair as a rename).
+        let mut total = Counts::default();
+        let mut candidates = Vec::new();
+        for f in &tests {
+            let moved_away = f.status == FileStatus::Deleted
+                && f.old_path
+                    .as_deref()
+                    .is_some_and(|p| added_names.contains(&file_name(p)));
+            if f.status == FileStatus::Deleted && !moved_away {
+                continue;
             }
-            removed += r.len();
-            added += lines_with(h, ASSERT_MARKERS, LineKind::Added).len();
-            removed_tests += lines_with(h, TEST_MARKERS, LineKind::Removed).len();
-            added_tests += lines_with(h, TEST_MARKERS, LineKind::Added).len();
+            let (c, first) = counts(f);
+            total.removed += c.removed;
+            total.added += c.added;
+            total.removed_tests += c.removed_tests;
+            total.added_tests += c.added_tests;
+            if f.status != FileStatus::Deleted {
+                candidates.push((*f, c, first));
+            }
         }
-        let lost_asserts = removed.saturating_sub(added);
-        let lost_tests = removed_tests.saturating_sub(added_tests);
-        if lost_asserts < 2 && lost_tests == 0 {
+        let net_lost = total.removed.saturating_sub(total.added);
+        if net_lost < 2 {
             return;
         }
-        let (severity, confidence) =
-            if added == 0 && lost_asserts >= 3 || lost_tests > 0 && lost_asserts >= 2 {
-                (Severity::Medium, Confidence::High)
-            } else {
-                (Severity::Medium, Confidence::Medium)
-            };
-        let (line, text) = first.unwrap_or((0, String::new()));
-        let mut loc = Location::file(file.path());
-        if line > 0 {
-            loc.line = Some(line);
+        for (f, c, first) in candidates {
+            let lost_asserts = c.removed.saturating_sub(c.added);
+            let lost_tests = c.removed_tests.saturating_sub(c.added_tests);
+            // Removed test functions without removed assertions (a helper reshuffle, a
+            // parametrized test folded in) are not a weakening on their own.
+            if lost_asserts < 2 && (lost_asserts == 0 || lost_tests == 0) {
+                continue;
+            }
+            let confidence =
+                if c.added == 0 && lost_asserts >= 3 || lost_tests > 0 && lost_asserts >= 2 {
+                    Confidence::High
+                } else {
+                    Confidence::Medium
+                };
+            let (line, text) = first.unwrap_or((0, String::new()));
+            let mut loc = Location::file(f.path());
+            if line > 0 {
+                loc.line = Some(line);
+            }
+            out.push(
+                META.finding(loc)
+                    .severity(Severity::Medium)
+                    .confidence(confidence)
+                    .evidence(format!(
+                        "{} assertion lines removed, {} added; {} test functions removed, {} added \
+                         (whole change: {} removed, {} added); first removed: {text}",
+                        c.removed,
+                        c.added,
+                        c.removed_tests,
+                        c.added_tests,
+                        total.removed,
+                        total.added
+                    ))
+                    .build(),
+            );
         }
-        out.push(
-            META.finding(loc)
-                .severity(severity)
-                .confidence(confidence)
-                .evidence(format!(
-                    "{removed} assertion lines removed, {added} added; {removed_tests} test functions removed, \
-                     {added_tests} added; first removed: {text}"
-                ))
-                .build(),
-        );
     }
 }
 

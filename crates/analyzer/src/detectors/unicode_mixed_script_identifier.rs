@@ -94,6 +94,27 @@ pub(super) fn latin_lookalike(c: char) -> Option<char> {
     })
 }
 
+/// UTF-8 lead bytes of every character [`latin_lookalike`] knows: Greek U+0391..U+03C5
+/// (0xCE, 0xCF) and Cyrillic U+0405..U+051D (0xD0..=0xD4).
+const LOOKALIKE_LEADS: std::ops::RangeInclusive<u8> = 0xCE..=0xD4;
+
+/// Whether `text` has a byte in [`LOOKALIKE_LEADS`]. `is_ascii` (word at a time) settles
+/// most texts; the rest are checked in fixed blocks whose branch-free fold vectorises.
+fn has_lookalike_lead(text: &str) -> bool {
+    if text.is_ascii() {
+        return false;
+    }
+    let (lo, n) = (
+        *LOOKALIKE_LEADS.start(),
+        LOOKALIKE_LEADS.end() - LOOKALIKE_LEADS.start(),
+    );
+    text.as_bytes().chunks(64).any(|block| {
+        block
+            .iter()
+            .fold(false, |hit, &b| hit | (b.wrapping_sub(lo) <= n))
+    })
+}
+
 fn is_latin_letter(c: char) -> bool {
     c.is_ascii_alphabetic() || matches!(c, '\u{00C0}'..='\u{024F}') && c.is_alphabetic()
 }
@@ -180,13 +201,16 @@ impl Detector for UnicodeMixedScriptIdentifier {
 
     fn check_hunk(&self, h: &HunkCtx<'_>, out: &mut Findings) {
         let class = h.file.class;
-        // Prose is for people, and an all-ASCII hunk cannot hold a homoglyph.
-        if class.docs || h.hunk.text.is_ascii() {
+        // Prose is for people, and a hunk without a look-alike's lead byte cannot hold a
+        // homoglyph: most hunks are ASCII, and most non-ASCII text is accents, CJK or emoji.
+        if class.docs || !has_lookalike_lead(&h.hunk.text) {
             return;
         }
         let path = h.file.path();
         for (line_no, text) in h.hunk.added_lines() {
-            if text.is_ascii() {
+            // Every look-alike is a two-byte character led by one of LOOKALIKE_LEADS; a line
+            // without such a byte (ASCII, CJK, emoji, accented Latin) has no candidate.
+            if text.is_ascii() || !text.bytes().any(|b| LOOKALIKE_LEADS.contains(&b)) {
                 continue;
             }
             for m in mixed_tokens(text) {
@@ -244,6 +268,31 @@ mod tests {
         assert!(mixed_tokens("Δt = σ_x * θ1").is_empty());
         assert!(mixed_tokens("msg = \"Привет, мир\"").is_empty());
         assert!(mixed_tokens("label = 'Ελληνικά'").is_empty());
+    }
+
+    #[test]
+    fn every_lookalike_starts_with_a_gated_lead_byte() {
+        let mut seen = 0;
+        for c in (0u32..0x11_0000).filter_map(char::from_u32) {
+            if latin_lookalike(c).is_some() {
+                let mut buf = [0u8; 4];
+                let lead = c.encode_utf8(&mut buf).as_bytes()[0];
+                assert!(LOOKALIKE_LEADS.contains(&lead), "{c} U+{:04X}", c as u32);
+                seen += 1;
+            }
+        }
+        assert!(seen > 40, "{seen}");
+    }
+
+    #[test]
+    fn only_greek_and_cyrillic_lead_bytes_open_the_gate() {
+        assert!(!has_lookalike_lead("plain ascii"));
+        assert!(!has_lookalike_lead(&format!(
+            "{}// Grüße, 日本語 🎉",
+            "x".repeat(100)
+        )));
+        assert!(has_lookalike_lead(&format!("{}sayНello", "x".repeat(130))));
+        assert!(has_lookalike_lead("Δt"));
     }
 
     #[test]

@@ -69,8 +69,13 @@ pub(crate) fn inflate_exact(data: &[u8], size: u64, limit: usize) -> Result<Vec<
             }
             out.reserve_exact(want - out.len());
         }
+        // `None`, not `Finish`: miniz_oxide treats `Finish` on the first call as a one-shot
+        // inflate into the given buffer and fails the stream for good ("deflate
+        // decompression error" on the next call) when the output does not fit it, which is
+        // every literal over the initial 64 KiB buffer. The whole input is given each time,
+        // so `None` loses nothing; a truncated stream shows as a call without progress.
         let status = inflater
-            .decompress_vec(input, &mut out, FlushDecompress::Finish)
+            .decompress_vec(input, &mut out, FlushDecompress::None)
             .map_err(|e| format!("zlib data is corrupt: {e}"))?;
         if out.len() > size {
             return Err(format!("inflates to more than the declared {size} bytes"));
@@ -262,6 +267,25 @@ mod tests {
         assert!(inflate_exact(&z, 11, 5).unwrap_err().contains("limit"));
         assert!(inflate_exact(&z[..z.len() - 3], 11, 100).is_err());
         assert!(inflate_exact(b"junk junk", 4, 100).is_err());
+    }
+
+    #[test]
+    fn inflation_grows_past_the_first_buffer_up_to_the_declared_size() {
+        // Over the 64 KiB first buffer, both highly compressible and incompressible.
+        let text: Vec<u8> = (0..200_000u32).map(|i| (i % 7) as u8).collect();
+        assert_eq!(inflate_exact(&zlib(&text), 200_000, 1 << 20).unwrap(), text);
+        let noise: Vec<u8> = (0..300_000u64)
+            .map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 57) as u8 ^ (i as u8))
+            .collect();
+        let z = zlib(&noise);
+        assert_eq!(inflate_exact(&z, 300_000, 1 << 20).unwrap(), noise);
+        assert!(
+            inflate_exact(&z, 300_000, 299_999)
+                .unwrap_err()
+                .contains("limit")
+        );
+        let err = inflate_exact(&z[..z.len() / 2], 300_000, 1 << 20).unwrap_err();
+        assert!(err.contains("ends before"), "{err}");
     }
 
     #[test]

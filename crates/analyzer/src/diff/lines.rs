@@ -84,6 +84,12 @@ impl<'a> LineReader<'a> {
         ))
     }
 
+    /// Bytes of input not yet returned: a hard bound on what the rest of a hunk can hold,
+    /// whatever its header claims.
+    pub fn remaining(&self) -> usize {
+        self.input.len().saturating_sub(self.pos)
+    }
+
     /// The next line without consuming it.
     pub fn peek(&self) -> Option<RawLine<'a>> {
         self.scan().map(|(line, _)| line)

@@ -232,6 +232,17 @@ pub(crate) fn clean_subject(subject: &str) -> (String, Option<(u32, u32)>) {
             && let Some(close) = rest.find(']')
         {
             let tag = rest.get(..close).unwrap_or("");
+            // Only mailing-list patch tags are stripped. Anything else (`[skip ci]`,
+            // `[security]`) is part of the author's claim and detectors must see it.
+            let upper = tag.to_ascii_uppercase();
+            let patch_tag = ["PATCH", "RFC", "RESEND"].iter().any(|w| upper.contains(w))
+                || tag.split_whitespace().all(|w| {
+                    w.split_once('/')
+                        .is_some_and(|(n, m)| n.parse::<u32>().is_ok() && m.parse::<u32>().is_ok())
+                });
+            if !patch_tag {
+                break;
+            }
             for word in tag.split_whitespace() {
                 if let Some((n, m)) = word.split_once('/')
                     && let (Ok(n), Ok(m)) = (n.parse::<u32>(), m.parse::<u32>())
@@ -253,6 +264,17 @@ pub(crate) fn clean_subject(subject: &str) -> (String, Option<(u32, u32)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_patch_tags_are_stripped_from_subjects() {
+        assert_eq!(clean_subject("[PATCH v2 3/7] net: fix").0, "net: fix");
+        assert_eq!(clean_subject("[RFC PATCH] [PATCH 1/2] x").0, "x");
+        assert_eq!(
+            clean_subject("[PATCH] [skip ci] Fix typo").0,
+            "[skip ci] Fix typo"
+        );
+        assert_eq!(clean_subject("[skip-ci] Fix typo").0, "[skip-ci] Fix typo");
+    }
 
     #[test]
     fn folded_headers_are_unfolded_and_first_occurrence_wins() {

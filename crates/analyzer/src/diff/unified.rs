@@ -18,6 +18,11 @@ use crate::change::{
 
 /// Longest excerpt of input quoted in an error message.
 const EXCERPT: usize = 120;
+/// Most hunk lines reserved up front from a hunk header's counts (more still fit; they are
+/// just not reserved).
+const HUNK_RESERVE_LINES: usize = 1 << 14;
+/// Text bytes reserved per announced hunk line: a typical source line with its newline.
+const HUNK_RESERVE_BYTES_PER_LINE: usize = 48;
 
 /// What the lines being read belong to, outside hunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -858,14 +863,29 @@ impl<'a> Parser<'a> {
                 String::from_utf8_lossy(section).into_owned()
             }
         };
+        // Reserve from the header's counts so honest hunks are built without reallocation.
+        // The counts are attacker-controlled: every line costs at least one input byte, the
+        // text is at most the rest of the input, and a per-hunk cap plus the shrink below
+        // keep a lying header from holding memory it does not fill.
+        let remaining = self.reader.remaining();
+        let want_lines = (old_count as usize)
+            .saturating_add(new_count as usize)
+            .min(remaining)
+            .min(HUNK_RESERVE_LINES);
         let mut hunk = Hunk {
             old_start,
             old_count,
             new_start,
             new_count,
             section,
-            text: String::new(),
-            lines: Vec::new(),
+            // A hunk has at least max(old, new) lines; more only when it also removes.
+            text: String::with_capacity(
+                (old_count.max(new_count) as usize)
+                    .min(HUNK_RESERVE_LINES)
+                    .saturating_mul(HUNK_RESERVE_BYTES_PER_LINE)
+                    .min(remaining),
+            ),
+            lines: Vec::with_capacity(want_lines),
         };
         let (mut old_rem, mut new_rem) = (old_count, new_count);
         let (mut old_no, mut new_no) = (old_start, new_start);
@@ -960,6 +980,12 @@ impl<'a> Parser<'a> {
                 crlf: line.crlf,
                 no_newline_at_eof: false,
             });
+        }
+        if hunk.lines.capacity() > 2 * hunk.lines.len() + 16 {
+            hunk.lines.shrink_to_fit();
+        }
+        if hunk.text.capacity() > 2 * hunk.text.len() + 256 {
+            hunk.text.shrink_to_fit();
         }
         if let Some(at) = short_at {
             let (got_old, got_new) = (old_count - old_rem, new_count - new_rem);
@@ -1848,6 +1874,90 @@ mod tests {
         }
         let kinds: Vec<_> = c.parse_notes.iter().map(|n| n.kind).collect();
         assert_eq!(kinds, [ParseNoteKind::BinaryUndecodable; 3]);
+    }
+
+    /// A `GIT binary patch` block as git writes it: zlib at the default level, then base85
+    /// lines of at most 52 bytes.
+    fn git_literal_block(data: &[u8]) -> String {
+        use std::io::Write;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(data).unwrap();
+        let z = z.finish().unwrap();
+        let mut block = format!("literal {}\n", data.len());
+        for chunk in z.chunks(52) {
+            block.push_str(std::str::from_utf8(&base85::encode_line(chunk)).unwrap());
+            block.push('\n');
+        }
+        block.push('\n');
+        block
+    }
+
+    /// Seeded xorshift64*: incompressible bytes, the same on every run.
+    fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                (seed.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn issue_binary_literals_larger_than_the_first_inflate_buffer_are_decoded() {
+        // Regression: every literal over 64 KiB (546 KB and 174 KB files from real
+        // `git diff --binary` output) was reported as "zlib data is corrupt" because the
+        // stream was inflated with `Finish`, which miniz_oxide treats as one-shot.
+        let big = noise(300_000, 0x5eed);
+        let text: Vec<u8> = (0..40_000u32)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        let input = format!(
+            "diff --git a/blob.bin b/blob.bin\nnew file mode 100644\nGIT binary patch\n{}{}\
+             diff --git a/log.txt b/log.txt\nGIT binary patch\n{}{}",
+            git_literal_block(&big),
+            git_literal_block(b""),
+            git_literal_block(&text),
+            git_literal_block(&big[..70_000]),
+        );
+        let c = ok(&input);
+        assert!(c.parse_notes.is_empty(), "{:?}", c.parse_notes);
+        let b = c.files[0].binary.as_ref().unwrap();
+        assert_eq!(b.forward, BinaryData::Literal { data: big.clone() });
+        assert_eq!(b.new_content.as_deref(), Some(&big[..]));
+        let b = c.files[1].binary.as_ref().unwrap();
+        assert_eq!(b.forward, BinaryData::Literal { data: text });
+        assert_eq!(
+            b.reverse,
+            Some(BinaryData::Literal {
+                data: big[..70_000].to_vec()
+            })
+        );
+    }
+
+    #[test]
+    fn a_large_literal_that_lies_about_its_size_is_still_unreadable() {
+        let big = noise(200_000, 7);
+        let block = git_literal_block(&big);
+        for declared in ["199999", "200001"] {
+            let lying = block.replacen("literal 200000", &format!("literal {declared}"), 1);
+            let c = ok(&format!("diff --git a/x b/x\nGIT binary patch\n{lying}"));
+            let b = c.files[0].binary.as_ref().unwrap();
+            assert!(
+                matches!(b.forward, BinaryData::Unreadable { .. }),
+                "{declared}"
+            );
+        }
+        // Cut the stream short: the last 20 base85 lines are gone.
+        let lines: Vec<&str> = block.lines().collect();
+        let cut = lines[..lines.len() - 20].join("\n");
+        let c = ok(&format!("diff --git a/x b/x\nGIT binary patch\n{cut}\n\n"));
+        let b = c.files[0].binary.as_ref().unwrap();
+        let BinaryData::Unreadable { reason } = &b.forward else {
+            panic!("{b:?}");
+        };
+        assert!(reason.contains("ends before"), "{reason}");
     }
 
     #[test]

@@ -51,9 +51,14 @@ fn fixtures() -> Vec<Fixture> {
             continue;
         }
         let detector = d.file_name().to_string_lossy().to_string();
-        for f in std::fs::read_dir(d.path()).expect("readable fixture dir").flatten() {
+        for f in std::fs::read_dir(d.path())
+            .expect("readable fixture dir")
+            .flatten()
+        {
             let name = f.file_name().to_string_lossy().to_string();
-            let Some((stem, ext)) = name.rsplit_once('.') else { continue };
+            let Some((stem, ext)) = name.rsplit_once('.') else {
+                continue;
+            };
             if !matches!(ext, "diff" | "patch" | "mbox") {
                 continue;
             }
@@ -96,7 +101,11 @@ fn run(fx: &Fixture) -> Prepared {
             directives.insert(k.trim().to_string(), v.trim().to_string());
         }
     }
-    assert!(body_start > 0, "{}: a fixture must open with a comment naming the incident", fx.path.display());
+    assert!(
+        body_start > 0,
+        "{}: a fixture must open with a comment naming the incident",
+        fx.path.display()
+    );
     let mut change = parse(&raw[body_start..], &Limits::default())
         .unwrap_or_else(|e| panic!("{}: does not parse: {e}", fx.path.display()));
     if let Some(t) = directives.get("title") {
@@ -104,8 +113,9 @@ fn run(fx: &Fixture) -> Prepared {
     }
     let ctx_path = fx.path.with_file_name(format!("{}.context.json", fx.name));
     if ctx_path.exists() {
-        let ctx: RepoContext = serde_json::from_slice(&std::fs::read(&ctx_path).expect("readable context"))
-            .unwrap_or_else(|e| panic!("{}: {e}", ctx_path.display()));
+        let ctx: RepoContext =
+            serde_json::from_slice(&std::fs::read(&ctx_path).expect("readable context"))
+                .unwrap_or_else(|e| panic!("{}: {e}", ctx_path.display()));
         change.context = Some(ctx);
     }
     let expect_top = directives.get("expect-top").map(|v| {
@@ -131,11 +141,21 @@ fn positive_fixtures_fire_and_negative_fixtures_stay_quiet() {
                 fx.detector,
                 fx.name,
                 fx.detector,
-                p.report.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(", ")
+                p.report
+                    .findings
+                    .iter()
+                    .map(|f| f.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if !fx.positive && fired {
-            let f = p.report.findings.iter().find(|f| f.id == fx.detector).expect("fired");
+            let f = p
+                .report
+                .findings
+                .iter()
+                .find(|f| f.id == fx.detector)
+                .expect("fired");
             failures.push(format!(
                 "{}/{}.neg: false positive at {}:{:?}: {}",
                 fx.detector, fx.name, f.path, f.line, f.evidence
@@ -153,7 +173,12 @@ fn positive_fixtures_fire_and_negative_fixtures_stay_quiet() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} fixture failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixture failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -188,7 +213,10 @@ fn every_detector_has_docs_and_fixtures() {
             missing.push(format!("{id}: no docs/detectors/{id}.md"));
         }
         for positive in [true, false] {
-            if !all.iter().any(|f| f.detector == id && f.positive == positive) {
+            if !all
+                .iter()
+                .any(|f| f.detector == id && f.positive == positive)
+            {
                 let kind = if positive { "pos" } else { "neg" };
                 missing.push(format!("{id}: no tests/fixtures/{id}/*.{kind}.diff"));
             }
@@ -196,7 +224,10 @@ fn every_detector_has_docs_and_fixtures() {
     }
     for fx in &all {
         if !analyzer().detectors().any(|d| d.meta().id == fx.detector) {
-            missing.push(format!("tests/fixtures/{}/ names no registered detector", fx.detector));
+            missing.push(format!(
+                "tests/fixtures/{}/ names no registered detector",
+                fx.detector
+            ));
         }
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
@@ -207,10 +238,45 @@ fn detector_docs_pages_have_the_required_sections() {
     let docs = crate_dir().join("../../docs/detectors");
     for d in analyzer().detectors() {
         let id = d.meta().id.as_ref();
-        let Ok(text) = std::fs::read_to_string(docs.join(format!("{id}.md"))) else { continue };
-        for section in ["## What it catches", "## Incident", "## False positives", "## What to do"] {
-            assert!(text.contains(section), "docs/detectors/{id}.md lacks '{section}'");
+        let Ok(text) = std::fs::read_to_string(docs.join(format!("{id}.md"))) else {
+            continue;
+        };
+        for section in [
+            "## What it catches",
+            "## Incident",
+            "## False positives",
+            "## What to do",
+        ] {
+            assert!(
+                text.contains(section),
+                "docs/detectors/{id}.md lacks '{section}'"
+            );
         }
     }
 }
 
+#[test]
+fn no_snapshot_outlives_its_fixture() {
+    let dir = crate_dir().join("tests/analyzer/snapshots");
+    let expected: std::collections::HashSet<String> = fixtures()
+        .iter()
+        .map(|fx| {
+            let kind = if fx.positive { "pos" } else { "neg" };
+            format!(
+                "analyzer__detector_fixtures__{}__{}.{kind}.snap",
+                fx.detector, fx.name
+            )
+        })
+        .collect();
+    let orphans: Vec<String> = std::fs::read_dir(&dir)
+        .expect("snapshots dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with("analyzer__detector_fixtures__") && n.ends_with(".snap"))
+        .filter(|n| !expected.contains(n))
+        .collect();
+    assert!(
+        orphans.is_empty(),
+        "snapshots without a fixture (delete them): {orphans:?}"
+    );
+}

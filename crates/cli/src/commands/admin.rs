@@ -101,7 +101,17 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             roles,
             password_stdin,
             token,
-        } => create_user(&store, handle, admin, &roles, password_stdin, token.as_deref()).await,
+        } => {
+            create_user(
+                &store,
+                handle,
+                admin,
+                &roles,
+                password_stdin,
+                token.as_deref(),
+            )
+            .await
+        }
     };
     store.close().await;
     result
@@ -121,7 +131,9 @@ async fn create_user(
     }
     for r in roles {
         let role: sx_domain::Role = r.parse().map_err(|_| {
-            anyhow::anyhow!("unknown role {r:?}\nhelp: roles are maintainer, expert, coordinator and admin")
+            anyhow::anyhow!(
+                "unknown role {r:?}\nhelp: roles are maintainer, expert, coordinator and admin"
+            )
         })?;
         set.insert(role);
     }
@@ -131,7 +143,9 @@ async fn create_user(
     );
     let password = if password_stdin {
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
         let line = line.trim_end_matches(['\r', '\n']).to_string();
         anyhow::ensure!(!line.is_empty(), "standard input held no password");
         Some(line)

@@ -69,7 +69,10 @@ pub fn run(args: &DetectorsArgs) -> anyhow::Result<u8> {
             let mut s = String::new();
             for d in sorted(&analyzer) {
                 let m = d.meta();
-                s.push_str(&format!("{:<36} {:<8} {:<6} {}\n", m.id, m.severity, m.confidence, m.title));
+                s.push_str(&format!(
+                    "{:<36} {:<8} {:<6} {}\n",
+                    m.id, m.severity, m.confidence, m.title
+                ));
             }
             s
         }

@@ -10,14 +10,14 @@ fn readme() -> String {
 
 #[test]
 fn the_readme_detector_table_matches_the_registry() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_s-express"))
-        .args(["detectors", "--format", "markdown"])
-        .output()
-        .expect("the binary runs");
+    let out = crate::sx(&["detectors", "--format", "markdown"], None);
     assert!(out.status.success());
-    let generated = String::from_utf8(out.stdout).expect("utf-8");
+    let generated = crate::stdout(&out);
     let readme = readme();
-    let start = readme.find("<!-- detectors:start -->\n").expect("start marker") + "<!-- detectors:start -->\n".len();
+    let start = readme
+        .find("<!-- detectors:start -->\n")
+        .expect("start marker")
+        + "<!-- detectors:start -->\n".len();
     let end = readme.find("<!-- detectors:end -->").expect("end marker");
     assert!(
         readme[start..end] == generated,
@@ -29,12 +29,13 @@ fn the_readme_detector_table_matches_the_registry() {
 
 #[test]
 fn every_detector_listed_has_a_docs_page() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_s-express"))
-        .args(["detectors", "--format", "json"])
-        .output()
-        .expect("the binary runs");
+    let out = crate::sx(&["detectors", "--format", "json"], None);
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
-    assert!(rows.len() > 40, "expected the full registry, got {}", rows.len());
+    assert!(
+        rows.len() > 40,
+        "expected the full registry, got {}",
+        rows.len()
+    );
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     for r in rows {
         let doc = r["doc"].as_str().expect("doc path");

@@ -8,8 +8,8 @@
     reason = "helpers of tests: an unexpected error should fail the test loudly"
 )]
 
-mod analyze;
 mod admin;
+mod analyze;
 mod docs;
 mod repo;
 mod scan;
