@@ -36,13 +36,13 @@ pub struct FileClass {
 }
 
 impl FileClass {
-    /// True for files whose changes run with privileges during build, CI, install or release.
     /// A data file under a test directory (`tests/IdnaTestV2.txt`, `testdata/cases.json`):
     /// test vectors that hold odd characters on purpose and that no interpreter runs as code.
     pub fn is_test_data(&self) -> bool {
         self.test && matches!(self.language, None | Some("json" | "toml" | "yaml"))
     }
 
+    /// True for files whose changes run with privileges during build, CI, install or release.
     pub fn is_execution_path(&self) -> bool {
         self.build || self.ci || self.install || self.release
     }

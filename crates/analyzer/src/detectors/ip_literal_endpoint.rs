@@ -208,6 +208,13 @@ impl Detector for IpLiteralEndpoint {
                 Severity::Critical,
                 Confidence::High,
             ),
+            // Test data (snapshots, vectors) is never run: it may record such a line as
+            // text. Still shown, at the lowest weight.
+            Kind::Public if file.class.is_test_data() => (
+                format!("Test data names raw public IP {addr}"),
+                Severity::Low,
+                Confidence::Low,
+            ),
             Kind::Public if secrets => (
                 format!("Secrets or the environment sent to raw IP {addr}"),
                 Severity::Critical,
