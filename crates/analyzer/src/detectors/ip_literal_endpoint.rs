@@ -203,17 +203,17 @@ impl Detector for IpLiteralEndpoint {
                 Severity::High,
                 Confidence::Medium,
             ),
-            Kind::Public if dev_tcp => (
-                format!("Raw TCP connection to {addr} through /dev/tcp (reverse-shell shape)"),
-                Severity::Critical,
-                Confidence::High,
-            ),
             // Test data (snapshots, vectors) is never run: it may record such a line as
             // text. Still shown, at the lowest weight.
             Kind::Public if file.class.is_test_data() => (
                 format!("Test data names raw public IP {addr}"),
                 Severity::Low,
                 Confidence::Low,
+            ),
+            Kind::Public if dev_tcp => (
+                format!("Raw TCP connection to {addr} through /dev/tcp (reverse-shell shape)"),
+                Severity::Critical,
+                Confidence::High,
             ),
             Kind::Public if secrets => (
                 format!("Secrets or the environment sent to raw IP {addr}"),
