@@ -166,21 +166,7 @@ pub async fn run(state: &AppState, job: &sx_store::Job) -> Result<(), String> {
         if case.value.report.is_some() {
             return Ok(());
         }
-        let project = state
-            .store
-            .get_project(case.value.project_id)
-            .await
-            .map_err(store_err)?
-            .ok_or_else(|| format!("case {} names a missing project", payload.case_id))?
-            .value;
-        let subgroups: Vec<Subgroup> = state
-            .store
-            .list_subgroups()
-            .await
-            .map_err(store_err)?
-            .into_iter()
-            .map(|v| v.value)
-            .collect();
+        let (project, subgroups) = super::project_and_subgroups(state, &case.value).await?;
         let now = OffsetDateTime::now_utc();
         let ctx = CaseContext {
             project: &project,

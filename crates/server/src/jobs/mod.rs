@@ -33,6 +33,30 @@ pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(600);
 /// Finished jobs are kept this long (for operators' inspection), then deleted.
 pub const KEEP_DONE_JOBS: time::Duration = time::Duration::days(7);
 
+/// What a job needs beside a case to apply a domain command to it: its project and every
+/// subgroup (routing and read-in rules look at all of them). Errors are job failure messages.
+pub(crate) async fn project_and_subgroups(
+    state: &AppState,
+    case: &sx_domain::Case,
+) -> Result<(sx_domain::Project, Vec<sx_domain::Subgroup>), String> {
+    let project = state
+        .store
+        .get_project(case.project_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("case {} names a missing project", case.id))?
+        .value;
+    let subgroups = state
+        .store
+        .list_subgroups()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|v| v.value)
+        .collect();
+    Ok((project, subgroups))
+}
+
 /// Housekeeping; failures are logged and retried at the next interval.
 pub async fn maintenance(state: &AppState) {
     if let Err(e) = sign_checkpoint_if_grown(state).await {

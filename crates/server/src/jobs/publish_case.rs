@@ -9,7 +9,7 @@
 //! its sealed log entries in the same transaction, and a new signed checkpoint follows.
 
 use serde::{Deserialize, Serialize};
-use sx_domain::{Actor, Case, CaseContext, CaseError, CaseId, CaseStatus, Subgroup};
+use sx_domain::{Actor, Case, CaseContext, CaseError, CaseId, CaseStatus};
 use sx_store::{NewJob, Store, StoreError};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -64,21 +64,7 @@ pub async fn run(state: &AppState, job: &sx_store::Job) -> Result<(), String> {
         if case.value.status == CaseStatus::Published {
             return Ok(());
         }
-        let project = state
-            .store
-            .get_project(case.value.project_id)
-            .await
-            .map_err(store_err)?
-            .ok_or_else(|| format!("case {} names a missing project", payload.case_id))?
-            .value;
-        let subgroups: Vec<Subgroup> = state
-            .store
-            .list_subgroups()
-            .await
-            .map_err(store_err)?
-            .into_iter()
-            .map(|v| v.value)
-            .collect();
+        let (project, subgroups) = super::project_and_subgroups(state, &case.value).await?;
         let now = OffsetDateTime::now_utc();
         let ctx = CaseContext {
             project: &project,
