@@ -31,9 +31,13 @@ pub mod api;
 pub mod auth;
 pub mod changes;
 pub mod config;
+pub mod dataset;
 pub mod error;
+pub mod hooks;
 pub mod jobs;
+pub mod pages;
 pub mod ratelimit;
+pub mod reports;
 pub mod routes;
 pub mod security;
 

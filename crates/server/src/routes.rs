@@ -81,6 +81,10 @@ route_table! {
 /// The application: the route table, JSON fallbacks, the body limit and security headers.
 pub fn router(state: AppState) -> Router {
     api_routes()
+        .merge(crate::pages::router())
+        .merge(crate::reports::router())
+        .merge(crate::dataset::router())
+        .merge(crate::hooks::router())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_request_bytes()))

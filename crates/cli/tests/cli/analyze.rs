@@ -129,27 +129,6 @@ mod sx_report {
     pub use sx_analyzer::Report;
 }
 
-/// The official SARIF 2.1.0 schema (vendored next to the analyzer's tests) with its stray
-/// `anyOf` moved from `region.properties` up to `region` (see the schema README).
-fn sarif_validator() -> jsonschema::Validator {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../analyzer/tests/schemas/sarif-schema-2.1.0.json"
-    );
-    let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let region = &mut schema["definitions"]["region"];
-    let stray = region["properties"]
-        .as_object_mut()
-        .unwrap()
-        .remove("anyOf")
-        .unwrap();
-    region["anyOf"] = stray;
-    jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap()
-}
-
 #[test]
 fn sarif_output_validates_against_the_official_schema() {
     let o = sx(
@@ -158,7 +137,7 @@ fn sarif_output_validates_against_the_official_schema() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let sarif = json(&o);
-    let errors: Vec<String> = sarif_validator()
+    let errors: Vec<String> = crate::sarif_schema::sarif_validator()
         .iter_errors(&sarif)
         .map(|e| format!("{e} at {}", e.instance_path()))
         .collect();

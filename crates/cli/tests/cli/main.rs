@@ -12,6 +12,8 @@ mod admin;
 mod analyze;
 mod docs;
 mod repo;
+#[path = "../common/sarif.rs"]
+mod sarif_schema;
 mod scan;
 
 use std::io::Write as _;
