@@ -22,6 +22,7 @@ pub mod detectors;
 pub mod diff;
 pub mod engine;
 pub mod finding;
+pub mod model_fit;
 pub mod output;
 pub mod report;
 pub mod rules;

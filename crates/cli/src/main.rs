@@ -51,6 +51,16 @@ enum Command {
     Worker(Box<commands::serve::ServeArgs>),
     /// Operator tasks on the database (migrations, seeding).
     Admin(commands::admin::AdminArgs),
+    /// Export the open dataset of published cases (JSON Lines or CSV).
+    Export(Box<commands::export::ExportArgs>),
+    /// Fit or evaluate the risk model against expert verdicts.
+    Model(Box<commands::model::ModelArgs>),
+    /// Verify a transparency log from outside.
+    Log(commands::log::LogArgs),
+    /// A weekly or monthly trend report over published cases (HTML, Markdown or JSON).
+    Report(Box<commands::report::ReportArgs>),
+    /// Forward a change to an S-Express service and print its first assessment.
+    Submit(Box<commands::submit::SubmitArgs>),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +73,11 @@ fn main() -> ExitCode {
         Command::Serve(a) => commands::serve::run(*a).map(|()| 0),
         Command::Worker(a) => commands::serve::run_worker(*a).map(|()| 0),
         Command::Admin(a) => run_admin(a),
+        Command::Export(a) => commands::export::run(&a),
+        Command::Model(a) => commands::model::run(&a),
+        Command::Log(a) => commands::log::run(&a),
+        Command::Report(a) => commands::report::run(&a),
+        Command::Submit(a) => commands::submit::run(&a, no_color),
     };
     match result {
         Ok(code) => ExitCode::from(code),

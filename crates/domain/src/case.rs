@@ -74,6 +74,8 @@ string_enum! {
         TriageClose = "triage-close",
         /// An expert claimed the case.
         Claim = "claim",
+        /// The last claiming expert released the case before assessing it.
+        ReleaseLastClaim = "release-last-claim",
         /// An assessment was submitted.
         SubmitAssessment = "submit-assessment",
         /// The last current submitted assessment was withdrawn.
@@ -109,6 +111,7 @@ impl CaseStatus {
     /// | received | triage-close | closed |
     /// | triaged, claimed | claim | claimed |
     /// | assessed | claim | assessed |
+    /// | claimed | release-last-claim | triaged |
     /// | claimed, assessed | submit-assessment | assessed |
     /// | assessed | withdraw-last-assessment | claimed |
     /// | received, triaged, claimed | add-revision | unchanged |
@@ -129,6 +132,7 @@ impl CaseStatus {
             (S::Received, A::TriageClose) => Ok(S::Closed),
             (S::Triaged | S::Claimed, A::Claim) => Ok(S::Claimed),
             (S::Assessed, A::Claim) => Ok(S::Assessed),
+            (S::Claimed, A::ReleaseLastClaim) => Ok(S::Triaged),
             (S::Claimed | S::Assessed, A::SubmitAssessment) => Ok(S::Assessed),
             (S::Assessed, A::WithdrawLastAssessment) => Ok(S::Claimed),
             (s @ (S::Received | S::Triaged | S::Claimed), A::AddRevision) => Ok(s),
@@ -364,6 +368,17 @@ pub enum CaseError {
     /// The expert has not claimed the case.
     #[error("claim the case before writing an assessment")]
     NotClaimed,
+    /// The expert has no claim on the case to release.
+    #[error("you have not claimed this case, so there is no claim to release")]
+    NoClaimToRelease,
+    /// The expert still has a draft or submitted assessment of the current revision.
+    #[error(
+        "you have assessment {assessment_id} on the current revision; withdraw it before releasing the case"
+    )]
+    ReleaseWithLiveAssessment {
+        /// The live assessment.
+        assessment_id: AssessmentId,
+    },
     /// The expert already submitted an assessment of the current revision.
     #[error(
         "you already submitted assessment {assessment_id} for this revision; withdraw it first to submit a new one"
@@ -735,6 +750,48 @@ impl Case {
         step.case.first_claimed_at.get_or_insert(ctx.now);
         step.emit(CaseEvent::CaseClaimed { expert: expert.id });
         step.add_participant(expert.id, ParticipantRole::AssignedExpert, None);
+        Ok(step.finish())
+    }
+
+    /// The claiming expert releases the case before assessing it: the claim goes, the expert
+    /// leaves the named list (unless named for another reason), and the case is `triaged`
+    /// again when no claim remains, so it returns to the subgroup's queue. Assessments of
+    /// earlier revisions stay on the record.
+    ///
+    /// # Errors
+    /// When the case is not open, the expert has no claim, or still has a draft or submitted
+    /// assessment of the current revision (withdraw it first).
+    pub fn unclaim(&self, ctx: &CaseContext<'_>, expert: &User) -> Result<Transition, CaseError> {
+        self.check_project(ctx)?;
+        if !self.status.is_open() {
+            return Err(CaseTransitionError {
+                from: self.status,
+                action: CaseAction::ReleaseLastClaim,
+            }
+            .into());
+        }
+        if !self.is_assigned(expert.id) {
+            return Err(CaseError::NoClaimToRelease);
+        }
+        if let Some(live) = self.live_assessment(expert.id) {
+            return Err(CaseError::ReleaseWithLiveAssessment {
+                assessment_id: live.id,
+            });
+        }
+        let mut step = Step::new(self, Some(expert.id), ctx.now);
+        step.case.claims.retain(|c| c.expert != expert.id);
+        if step.case.claims.is_empty() && self.status == CaseStatus::Claimed {
+            step.case.status = self.status.apply(CaseAction::ReleaseLastClaim)?;
+        }
+        step.emit(CaseEvent::CaseUnclaimed { expert: expert.id });
+        let joined_by_claim = self
+            .participants
+            .iter()
+            .any(|p| p.user == expert.id && p.role == ParticipantRole::AssignedExpert);
+        if joined_by_claim {
+            step.case.participants.retain(|p| p.user != expert.id);
+            step.emit(CaseEvent::ParticipantRemoved { user: expert.id });
+        }
         Ok(step.finish())
     }
 
@@ -1838,6 +1895,7 @@ mod tests {
         (S::Triaged, A::Claim, S::Claimed),
         (S::Claimed, A::Claim, S::Claimed),
         (S::Assessed, A::Claim, S::Assessed),
+        (S::Claimed, A::ReleaseLastClaim, S::Triaged),
         (S::Claimed, A::SubmitAssessment, S::Assessed),
         (S::Assessed, A::SubmitAssessment, S::Assessed),
         (S::Assessed, A::WithdrawLastAssessment, S::Claimed),
@@ -1880,7 +1938,7 @@ mod tests {
             }
         }
         assert_eq!(rejected + LEGAL.len(), S::ALL.len() * A::ALL.len());
-        assert_eq!(rejected, 63 - 21);
+        assert_eq!(rejected, 70 - 22);
     }
 
     #[test]

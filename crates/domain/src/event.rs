@@ -79,6 +79,11 @@ pub enum CaseEvent {
         /// The expert.
         expert: UserId,
     },
+    /// The claiming expert released the case.
+    CaseUnclaimed {
+        /// The expert.
+        expert: UserId,
+    },
     /// Someone was added to the named list.
     ParticipantAdded {
         /// Who.
@@ -221,6 +226,7 @@ impl CaseEvent {
         "report-attached",
         "case-triaged",
         "case-claimed",
+        "case-unclaimed",
         "participant-added",
         "participant-removed",
         "subgroup-read-in",
@@ -252,6 +258,7 @@ impl CaseEvent {
             Self::ReportAttached { .. } => "report-attached",
             Self::CaseTriaged { .. } => "case-triaged",
             Self::CaseClaimed { .. } => "case-claimed",
+            Self::CaseUnclaimed { .. } => "case-unclaimed",
             Self::ParticipantAdded { .. } => "participant-added",
             Self::ParticipantRemoved { .. } => "participant-removed",
             Self::SubgroupReadIn { .. } => "subgroup-read-in",
@@ -317,6 +324,7 @@ mod tests {
                 subgroups: vec![s],
             },
             CaseEvent::CaseClaimed { expert: u },
+            CaseEvent::CaseUnclaimed { expert: u },
             CaseEvent::ParticipantAdded {
                 user: u,
                 role: ParticipantRole::InvitedHelper,

@@ -18,6 +18,9 @@
 //! | `login_per_minute` / `login_burst` | `S_EXPRESS_LOGIN_PER_MINUTE` / `_BURST` | 10 / 10 |
 //! | `submit_per_minute` / `submit_burst` | `S_EXPRESS_SUBMIT_PER_MINUTE` / `_BURST` | 6 / 20 |
 //! | `run_worker` | `S_EXPRESS_RUN_WORKER` | true |
+//! | `[notify]` table | `S_EXPRESS_SMTP_*`, `S_EXPRESS_NOTIFY_*` | no e-mail; see [`crate::notify::config`] |
+//! | `dataset_license` | `S_EXPRESS_DATASET_LICENSE` | `CC0-1.0` (SPDX id of the open dataset's licence) |
+//! | `[github]`, `[gitlab]`, `[forgejo]` tables, `forge_label` | `S_EXPRESS_GITHUB_*`, ..., `S_EXPRESS_FORGE_LABEL` | see [`crate::hooks::settings`] |
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -97,6 +100,18 @@ pub struct ConfigLayer {
     pub submit_burst: Option<u32>,
     /// Whether `serve` also runs the job worker.
     pub run_worker: Option<bool>,
+    /// Notifications: SMTP relay and webhook policy (`[notify]` table).
+    pub notify: Option<crate::notify::config::NotifyLayer>,
+    /// SPDX id of the open dataset's licence.
+    pub dataset_license: Option<String>,
+    /// GitHub webhook and API settings (`[github]` table).
+    pub github: Option<crate::hooks::settings::ForgeLayer>,
+    /// GitLab webhook and API settings (`[gitlab]` table).
+    pub gitlab: Option<crate::hooks::settings::ForgeLayer>,
+    /// Forgejo/Gitea webhook and API settings (`[forgejo]` table).
+    pub forgejo: Option<crate::hooks::settings::ForgeLayer>,
+    /// The label that forwards a pull request.
+    pub forge_label: Option<String>,
 }
 
 impl ConfigLayer {
@@ -147,6 +162,30 @@ impl ConfigLayer {
                 "SUBMIT_PER_MINUTE" => layer.submit_per_minute = Some(parse_env(&name, &value)?),
                 "SUBMIT_BURST" => layer.submit_burst = Some(parse_env(&name, &value)?),
                 "RUN_WORKER" => layer.run_worker = Some(parse_env(&name, &value)?),
+                k if k.starts_with("SMTP_")
+                    || k.starts_with("NOTIFY_")
+                    || k == "WEBHOOK_TIMEOUT_SECS" =>
+                {
+                    layer
+                        .notify
+                        .get_or_insert_with(Default::default)
+                        .apply_env(k, &value)?;
+                }
+                "DATASET_LICENSE" => layer.dataset_license = Some(value),
+                "FORGE_LABEL" => layer.forge_label = Some(value),
+                k if k.starts_with("GITHUB_")
+                    || k.starts_with("GITLAB_")
+                    || k.starts_with("FORGEJO_") =>
+                {
+                    crate::hooks::settings::apply_env(
+                        &mut layer.github,
+                        &mut layer.gitlab,
+                        &mut layer.forgejo,
+                        &name,
+                        k,
+                        value,
+                    )?;
+                }
                 // Other S_EXPRESS_* variables belong to other commands (e.g. the CLI's token).
                 _ => {}
             }
@@ -171,7 +210,34 @@ impl ConfigLayer {
             submit_per_minute: self.submit_per_minute.or(lower.submit_per_minute),
             submit_burst: self.submit_burst.or(lower.submit_burst),
             run_worker: self.run_worker.or(lower.run_worker),
+            notify: crate::notify::config::merge(self.notify, lower.notify),
+            dataset_license: self.dataset_license.or(lower.dataset_license),
+            github: crate::hooks::settings::ForgeLayer::merge(self.github, lower.github),
+            gitlab: crate::hooks::settings::ForgeLayer::merge(self.gitlab, lower.gitlab),
+            forgejo: crate::hooks::settings::ForgeLayer::merge(self.forgejo, lower.forgejo),
+            forge_label: self.forge_label.or(lower.forge_label),
         }
+    }
+}
+
+/// Validates the dataset licence: an SPDX-like id (letters, digits, `.`, `-`, `+`).
+fn dataset_license(value: Option<String>) -> Result<String, ConfigError> {
+    let id = value.map(|v| v.trim().to_string());
+    match id {
+        None => Ok("CC0-1.0".into()),
+        Some(id)
+            if !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+')) =>
+        {
+            Ok(id)
+        }
+        Some(_) => Err(ConfigError::Invalid {
+            field: "dataset_license",
+            message: "use an SPDX licence id such as CC0-1.0 or CC-BY-4.0".into(),
+        }),
     }
 }
 
@@ -210,6 +276,12 @@ pub struct Config {
     pub submit_rate: Rate,
     /// Whether `serve` runs the job worker too.
     pub run_worker: bool,
+    /// Notifications: SMTP relay and webhook policy.
+    pub notify: crate::notify::config::NotifyConfig,
+    /// SPDX id of the open dataset's licence.
+    pub dataset_license: String,
+    /// Forge webhooks and API clients.
+    pub forges: crate::hooks::settings::Forges,
 }
 
 impl Default for Config {
@@ -239,6 +311,9 @@ fn unreachable_defaults() -> Config {
             burst: 20,
         },
         run_worker: true,
+        notify: crate::notify::config::NotifyConfig::default(),
+        dataset_license: "CC0-1.0".into(),
+        forges: crate::hooks::settings::Forges::default(),
     }
 }
 
@@ -327,6 +402,14 @@ impl Config {
                 (6, 20),
             )?,
             run_worker: layer.run_worker.unwrap_or(true),
+            notify: crate::notify::config::NotifyConfig::resolve(layer.notify)?,
+            dataset_license: dataset_license(layer.dataset_license)?,
+            forges: crate::hooks::settings::Forges::resolve(
+                layer.github,
+                layer.gitlab,
+                layer.forgejo,
+                layer.forge_label,
+            )?,
         })
     }
 

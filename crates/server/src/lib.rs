@@ -35,6 +35,7 @@ pub mod dataset;
 pub mod error;
 pub mod hooks;
 pub mod jobs;
+pub mod notify;
 pub mod pages;
 pub mod ratelimit;
 pub mod reports;
@@ -133,6 +134,10 @@ impl AppState {
                 url: config::redact_url(&url),
                 source,
             })?;
+        // Change texts older versions kept as files move into the database once.
+        if let Err(e) = changes::import_legacy(&store, &config.data_dir).await {
+            tracing::error!(error = %e, "could not import the legacy change files; retrying at the next start");
+        }
         Self::with_store(config, store)
     }
 
@@ -196,8 +201,11 @@ pub async fn shutdown_signal() {
 }
 
 /// Runs the HTTP API (and, if `config.run_worker`, the job worker) until `shutdown` resolves.
-/// In-flight requests finish; the worker finishes the job it holds (so no lease is left held)
-/// and stops leasing new ones; then the database pool is closed.
+/// Then, at the same time: the listener closes and in-flight requests finish (for at most
+/// [`HTTP_DRAIN`]), and the worker stops leasing and gives the job it holds
+/// [`jobs::SHUTDOWN_GRACE`] to finish before releasing its lease (not counted as a failed
+/// attempt) so another replica or the next start takes it at once. Then the database pool is
+/// closed.
 ///
 /// # Errors
 /// When the state cannot be built, the address cannot be bound, or the server fails.
@@ -254,21 +262,41 @@ pub async fn serve_on(
     let worker = state
         .config
         .run_worker
-        .then(|| tokio::spawn(jobs::run_worker(state.clone(), stop_rx)));
+        .then(|| tokio::spawn(jobs::run_worker(state.clone(), stop_rx.clone())));
+    // One signal stops both halves at once: the worker must not wait for the HTTP drain.
+    let signalled = async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight requests and the job in hand");
+        let _ = stop_tx.send(true);
+    };
     let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
-    tracing::info!("HTTP server stopped; stopping the job worker");
-    let _ = stop_tx.send(true);
+    let server = axum::serve(listener, app).with_graceful_shutdown(signalled);
+    let mut drain_deadline = stop_rx;
+    let result = tokio::select! {
+        result = server => result,
+        // Requests still running HTTP_DRAIN after the signal (a slow client holding a
+        // connection open) are cut off rather than holding the process forever.
+        () = async {
+            let _ = drain_deadline.wait_for(|stop| *stop).await;
+            tokio::time::sleep(HTTP_DRAIN).await;
+        } => {
+            tracing::warn!(seconds = HTTP_DRAIN.as_secs(), "requests still running after the drain period were cut off");
+            Ok(())
+        }
+    };
+    tracing::info!("HTTP server stopped");
     if let Some(worker) = worker
         && let Err(e) = worker.await
     {
         tracing::error!(error = %e, "the job worker panicked");
     }
     state.store.close().await;
+    tracing::info!("shut down cleanly");
     result.map_err(ServerError::Serve)
 }
+
+/// How long in-flight requests may run after a shutdown signal.
+pub const HTTP_DRAIN: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Runs only the job worker until `shutdown` resolves (`s-express worker`).
 ///

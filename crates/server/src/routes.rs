@@ -52,16 +52,20 @@ route_table! {
     post "/api/v1/session" => api::session::login;
     delete "/api/v1/session" => api::session::logout;
     get "/api/v1/me" => api::session::me;
+    get "/api/v1/me/notifications" => crate::notify::api::get;
+    put "/api/v1/me/notifications" => crate::notify::api::put;
     post "/api/v1/users" => api::users::register;
     post "/api/v1/invitations" => api::users::invite;
     post "/api/v1/invitations/accept" => api::users::accept;
     post "/api/v1/tokens" => api::tokens::create;
     get "/api/v1/tokens" => api::tokens::list;
     delete "/api/v1/tokens/{id}" => api::tokens::revoke;
-    post "/api/v1/cases" => api::cases::create;
+    post "/api/v1/cases" => api::bundle::create;
     get "/api/v1/cases/{id}" => api::cases::get;
     get "/api/v1/cases/{id}/change" => api::cases::change;
+    get "/api/v1/cases/{id}/public" => api::public::get;
     post "/api/v1/cases/{id}/claim" => api::cases::claim;
+    post "/api/v1/cases/{id}/unclaim" => api::cases::unclaim;
     post "/api/v1/cases/{id}/assessments" => api::cases::assess;
     post "/api/v1/cases/{id}/decision" => api::cases::decide;
     post "/api/v1/cases/{id}/second-reviews" => api::cases::request_second_review;
@@ -76,9 +80,12 @@ route_table! {
     get "/api/v1/queue" => api::queue::list;
     get "/api/v1/log" => api::log::entries;
     get "/api/v1/log/checkpoint" => api::log::checkpoint;
+    get "/api/v1/log/checkpoints" => api::log::checkpoints;
+    get "/api/v1/log/export" => api::log::export;
 }
 
-/// The application: the route table, JSON fallbacks, the body limit and security headers.
+/// The application: the route table, the web pages, fallbacks (JSON under `/api/`, HTML
+/// elsewhere), the body limit and security headers.
 pub fn router(state: AppState) -> Router {
     api_routes()
         .merge(crate::pages::router())
@@ -95,7 +102,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn no_route() -> Response {
+async fn no_route(uri: axum::http::Uri) -> Response {
+    if !uri.path().starts_with("/api/") {
+        return crate::pages::not_found_response();
+    }
     ApiError::new(
         ErrorCode::NotFound,
         "no such endpoint; see GET /api/v1/openapi.json",
@@ -103,7 +113,10 @@ async fn no_route() -> Response {
     .into_response()
 }
 
-async fn method_not_allowed() -> Response {
+async fn method_not_allowed(uri: axum::http::Uri) -> Response {
+    if !uri.path().starts_with("/api/") {
+        return crate::pages::method_not_allowed_response();
+    }
     ApiError::new(
         ErrorCode::MethodNotAllowed,
         "this endpoint does not accept that method; see GET /api/v1/openapi.json",

@@ -175,6 +175,21 @@ macro_rules! entity_helpers {
                 .await
                 .map_err(|e| StoreError::unique(e, "assessment", a.id))?;
             }
+            // Report columns (migration 0005): suspicion, first human assessment, detectors.
+            sqlx::query("UPDATE cases SET suspicion = $2, first_assessed_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(idx.suspicion)
+                .bind(idx.first_assessed_at.map(DbTime))
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("DELETE FROM case_findings WHERE case_id = $1").bind(id).execute(&mut *conn).await?;
+            for detector in &idx.detectors {
+                sqlx::query("INSERT INTO case_findings (case_id, detector) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(detector)
+                    .execute(&mut *conn)
+                    .await?;
+            }
             Ok(())
         }
 
@@ -194,6 +209,15 @@ macro_rules! entity_helpers {
             // parts (RED assessments) that stay private even after publication.
             let case_json = serde_json::to_vec(case).map_err(StoreError::corrupt)?;
             let case_sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&case_json));
+            // Time of the first automated report (migration 0005), kept from the first save
+            // that attached one.
+            if let Some(at) = crate::index::reported_at(events) {
+                sqlx::query("UPDATE cases SET reported_at = COALESCE(reported_at, $2) WHERE id = $1")
+                    .bind(case.id.0)
+                    .bind(DbTime(at))
+                    .execute(&mut *conn)
+                    .await?;
+            }
             for event in events {
                 if event.case_id != case.id {
                     return Err(StoreError::Invalid(format!(
@@ -256,6 +280,53 @@ macro_rules! entity_helpers {
 
         fn queue_item(row: &Row) -> StoreResult<QueueItem> {
             Ok(QueueItem { case: versioned(row, "case")?, sla_due: row.try_get::<DbTime, _>("sla_due")?.0 })
+        }
+
+        crate::notify::notify_helpers!();
+
+        /// Inserts a new case (version 1) with its projections and log entries inside the
+        /// caller's transaction.
+        async fn insert_case(
+            tx: &mut Conn,
+            case: &Case,
+            events: &[DomainEvent],
+            now: OffsetDateTime,
+            sla: time::Duration,
+        ) -> StoreResult<()> {
+            let idx = CaseIndex::of(case, sla);
+            let project = sqlx::query("SELECT owner_norm, name_norm FROM projects WHERE id = $1")
+                .bind(case.project_id.0)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::not_found("project", case.project_id))?;
+            let owner: String = project.try_get("owner_norm")?;
+            let name: String = project.try_get("name_norm")?;
+            sqlx::query(
+                "INSERT INTO cases (id, project_id, status, tlp, queue_open, received_at, sla_due, published_at, \
+                 updated_at, verdict, owner_norm, name_norm, author_norm, pull_request_url, doc, version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1)",
+            )
+            .bind(case.id.0)
+            .bind(case.project_id.0)
+            .bind(idx.status)
+            .bind(idx.tlp)
+            .bind(idx.queue_open)
+            .bind(DbTime(case.received_at))
+            .bind(DbTime(idx.sla_due))
+            .bind(idx.published_at.map(DbTime))
+            .bind(DbTime(case.updated_at))
+            .bind(idx.verdict)
+            .bind(&owner)
+            .bind(&name)
+            .bind(&idx.author_norm)
+            .bind(&idx.pull_request_url)
+            .bind(Json(case))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::unique(e, "case", case.id))?;
+            write_case_projections(&mut *tx, case, &idx).await?;
+            log_case_change(&mut *tx, case, 1, events, now).await?;
+            Ok(())
         }
     };
 }
@@ -425,6 +496,13 @@ macro_rules! entity_methods {
                 .execute(&self.pool)
                 .await?;
             if r.rows_affected() == 0 { Err(StoreError::not_found("user", id)) } else { Ok(()) }
+        }
+
+        async fn list_users(&self) -> StoreResult<Vec<UserRecord>> {
+            let rows = sqlx::query("SELECT doc, version, password_hash, disabled FROM users ORDER BY handle_norm")
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter().map(user_record).collect()
         }
 
         async fn set_user_disabled(&self, id: UserId, disabled: bool) -> StoreResult<()> {
@@ -693,40 +771,8 @@ macro_rules! entity_methods {
 
         // ---- cases ----
         async fn create_case(&self, case: &Case, events: &[DomainEvent], now: OffsetDateTime) -> StoreResult<()> {
-            let idx = CaseIndex::of(case, self.sla);
             let mut tx = self.begin_write().await?;
-            let project = sqlx::query("SELECT owner_norm, name_norm FROM projects WHERE id = $1")
-                .bind(case.project_id.0)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| StoreError::not_found("project", case.project_id))?;
-            let owner: String = project.try_get("owner_norm")?;
-            let name: String = project.try_get("name_norm")?;
-            sqlx::query(
-                "INSERT INTO cases (id, project_id, status, tlp, queue_open, received_at, sla_due, published_at, \
-                 updated_at, verdict, owner_norm, name_norm, author_norm, pull_request_url, doc, version) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1)",
-            )
-            .bind(case.id.0)
-            .bind(case.project_id.0)
-            .bind(idx.status)
-            .bind(idx.tlp)
-            .bind(idx.queue_open)
-            .bind(DbTime(case.received_at))
-            .bind(DbTime(idx.sla_due))
-            .bind(idx.published_at.map(DbTime))
-            .bind(DbTime(case.updated_at))
-            .bind(idx.verdict)
-            .bind(&owner)
-            .bind(&name)
-            .bind(&idx.author_norm)
-            .bind(&idx.pull_request_url)
-            .bind(Json(case))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StoreError::unique(e, "case", case.id))?;
-            write_case_projections(&mut tx, case, &idx).await?;
-            log_case_change(&mut tx, case, 1, events, now).await?;
+            insert_case(&mut tx, case, events, now, self.sla).await?;
             tx.commit().await?;
             Ok(())
         }
@@ -986,6 +1032,9 @@ macro_rules! entity_methods {
                 .await?;
             rows.iter().map(|r| doc(r, "comment")).collect()
         }
+
+        crate::notify::notify_methods!();
+        crate::forge::forge_methods!();
     };
 }
 

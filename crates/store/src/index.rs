@@ -15,6 +15,16 @@ use uuid::Uuid;
 /// Case statuses that sit in experts' queues: routed and waiting for (more) expert work.
 pub const QUEUE_STATUSES: [CaseStatus; 2] = [CaseStatus::Triaged, CaseStatus::Claimed];
 
+/// Whether an assessed case waits for a second reviewer: it stays in the routed subgroups'
+/// queues until the review is given (the domain decides per expert who may give it).
+fn awaits_second_review(case: &Case) -> bool {
+    case.status == CaseStatus::Assessed
+        && case
+            .second_reviews
+            .iter()
+            .any(|r| r.status == sx_domain::SecondReviewStatus::Requested)
+}
+
 /// An assessment's row in the `assessments` projection.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct AssessmentRow {
@@ -41,6 +51,12 @@ pub(crate) struct CaseIndex {
     /// `(kind, value)` with kind `vector` or `language`.
     pub tags: Vec<(&'static str, &'static str)>,
     pub assessments: Vec<AssessmentRow>,
+    /// The maintainer's suspicion level (1–5).
+    pub suspicion: i16,
+    /// When the first human assessment was submitted.
+    pub first_assessed_at: Option<OffsetDateTime>,
+    /// Detector ids of the automated findings, each once, sorted.
+    pub detectors: Vec<String>,
 }
 
 impl CaseIndex {
@@ -69,7 +85,7 @@ impl CaseIndex {
         CaseIndex {
             status: case.status.as_str(),
             tlp: case.tlp.as_str(),
-            queue_open: QUEUE_STATUSES.contains(&case.status),
+            queue_open: QUEUE_STATUSES.contains(&case.status) || awaits_second_review(case),
             sla_due: case.received_at + sla,
             published_at: if case.status == CaseStatus::Published {
                 Some(case.published_at.unwrap_or(case.updated_at))
@@ -98,8 +114,30 @@ impl CaseIndex {
                     updated_at: a.updated_at,
                 })
                 .collect(),
+            suspicion: i16::from(case.concern.suspicion.get()),
+            first_assessed_at: case.first_assessed_at,
+            detectors: {
+                let mut d: Vec<String> = case
+                    .report
+                    .iter()
+                    .flat_map(|r| r.finding_ids.iter().cloned())
+                    .collect();
+                d.sort_unstable();
+                d.dedup();
+                d
+            },
         }
     }
+}
+
+/// When the first automated report among `events` was attached (the store keeps the earliest
+/// one it ever saw: `reported_at = COALESCE(reported_at, this)`).
+pub(crate) fn reported_at(events: &[sx_domain::DomainEvent]) -> Option<OffsetDateTime> {
+    events
+        .iter()
+        .filter(|e| matches!(e.change, sx_domain::CaseEvent::ReportAttached { .. }))
+        .map(|e| e.at)
+        .min()
 }
 
 /// Normalized `(owner, name)` of a project, as conflicts compare them.

@@ -35,20 +35,26 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub mod changes;
 mod dbtime;
 mod entities;
 mod error;
+pub mod forge;
 mod index;
 pub mod jobs;
+pub mod notify;
 mod postgres;
 pub mod records;
+pub mod reports;
 mod shared;
 mod sqlite;
 pub mod translog;
 
 pub use error::{StoreError, StoreResult};
+pub use forge::ForgeThread;
 pub use index::QUEUE_STATUSES;
 pub use jobs::{Job, JobCounts, JobState, NewJob};
+pub use notify::NotifySettings;
 pub use postgres::PgStore;
 pub use records::{
     ApiToken, Invitation, MAX_PAGE, PublishedCursor, PublishedFilter, QueueCursor, QueueItem,
@@ -241,6 +247,8 @@ store_api! {
     fn set_password_hash(&self, id: sx_domain::UserId, password_hash: Option<&str>) -> ();
     /// Disables (and logs out everywhere) or re-enables a user.
     fn set_user_disabled(&self, id: sx_domain::UserId, disabled: bool) -> ();
+    /// Every user (disabled ones included), by normalized handle.
+    fn list_users(&self) -> Vec<UserRecord>;
     /// Stores an API token by its hash.
     fn create_api_token(&self, token: &ApiToken) -> ();
     /// Looks a presented token up by hash; only live tokens of enabled users match. Records use.
@@ -310,6 +318,58 @@ store_api! {
     /// A case's comments, oldest first (TLP filtering is the caller's job).
     fn list_comments(&self, case_id: sx_domain::CaseId) -> Vec<sx_domain::Comment>;
 
+    // ---- change texts and submissions (see [`changes`]) ----
+    /// Stores a change text under its content address ([`changes::patch_ref`]) and returns
+    /// the reference; storing the same text again is a no-op.
+    fn put_change_text(&self, text: &str, now: OffsetDateTime) -> String;
+    /// Reads a change text by its reference; `None` when unknown or malformed.
+    fn get_change_text(&self, patch_ref: &str) -> Option<String>;
+    /// Stores a new case (as [`Store::create_case`]) together with its change text and its
+    /// first jobs, in one transaction: all are committed or none. The case's
+    /// `source.patch_ref` must be the text's reference. Returns the job ids in order.
+    fn submit_case(&self, case: &sx_domain::Case, events: &[sx_domain::DomainEvent], change_text: Option<&str>, jobs: &[NewJob], now: OffsetDateTime) -> Vec<Uuid>;
+
+    // ---- trend reports (see [`reports`]) ----
+    /// Aggregates the public (published, TLP-visible) cases of a report period.
+    fn report_figures(&self, query: &reports::ReportQuery) -> reports::ReportFigures;
+    /// Stores a generated report unless one exists for its period and start; returns whether
+    /// this call stored it (so exactly one replica's report is kept).
+    fn save_report(&self, report: &reports::StoredReport) -> bool;
+    /// Reads a stored report by period (`week`, `month`) and start date (`YYYY-MM-DD`).
+    fn get_report(&self, period: &str, starts_on: &str) -> Option<reports::StoredReport>;
+    /// Stored reports, the most recent period first.
+    fn list_reports(&self, limit: u32) -> Vec<reports::StoredReport>;
+
+    // ---- forge intake (see [`forge`]) ----
+    /// Records a webhook delivery id; `false` when it was recorded before (a replay).
+    fn record_forge_delivery(&self, forge: &str, delivery_id: &str, now: OffsetDateTime) -> bool;
+    /// Forgets delivery ids received before `before`; returns how many.
+    fn prune_forge_deliveries(&self, before: OffsetDateTime) -> u64;
+    /// Saves (inserts or replaces) the pull request thread of a forge-forwarded case.
+    fn put_forge_thread(&self, thread: &forge::ForgeThread) -> ();
+    /// The pull request thread of a case, if it came from a forge.
+    fn get_forge_thread(&self, case_id: sx_domain::CaseId) -> Option<forge::ForgeThread>;
+    /// The cases forwarded from one pull request (owner and repo case-insensitive).
+    fn find_forge_threads(&self, forge: &str, api_base: &str, owner: &str, repo: &str, number: u64) -> Vec<forge::ForgeThread>;
+
+    // ---- notifications ----
+    /// A user's notification settings, if they saved any.
+    fn get_notify_settings(&self, user: sx_domain::UserId) -> Option<notify::NotifySettings>;
+    /// Saves (inserts or replaces) a user's notification settings.
+    fn put_notify_settings(&self, settings: &notify::NotifySettings) -> ();
+    /// Users whose notification address is `email` (normalized; at most two, so callers can
+    /// refuse an ambiguous address).
+    fn find_user_by_notify_email(&self, email: &str) -> Vec<UserRecord>;
+    /// The next transparency-log sequence number the notification scanner has not looked at.
+    fn notify_cursor(&self) -> u64;
+    /// Moves the scanner's cursor from `from` to `to` if nobody moved it since; returns whether
+    /// this call moved it.
+    fn advance_notify_cursor(&self, from: u64, to: u64) -> bool;
+    /// Whether a notification with this key was already delivered.
+    fn notify_delivery_recorded(&self, key: &str) -> bool;
+    /// Records a delivered notification; returns false if the key was already recorded.
+    fn record_notify_delivery(&self, key: &str, user: sx_domain::UserId, channel: &str, now: OffsetDateTime) -> bool;
+
     // ---- job queue ----
     /// Adds a job; returns its id once committed.
     fn enqueue_job(&self, job: &NewJob) -> Uuid;
@@ -321,6 +381,10 @@ store_api! {
     /// Records a failed attempt: requeues with exponential backoff, or dead-letters the job
     /// after its last attempt. Returns the new state.
     fn fail_job(&self, id: Uuid, worker: &str, error: &str, now: OffsetDateTime) -> JobState;
+    /// Gives a leased job back without counting the attempt (a worker shutting down): the job
+    /// is queued again and leasable at once by any worker. Fails with
+    /// [`StoreError::LeaseLost`] if `worker` no longer holds it.
+    fn release_job(&self, id: Uuid, worker: &str, now: OffsetDateTime) -> ();
     /// Reads a job.
     fn get_job(&self, id: Uuid) -> Option<Job>;
     /// Jobs in a state, oldest first.

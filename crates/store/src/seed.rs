@@ -173,6 +173,7 @@ pub fn case(spec: &SeedSpec, i: u64) -> Result<Case, StoreError> {
         subgroups.push(SubgroupId(seed_id(3, (i + 5) % langs.len() as u64)));
     }
     let published = status == CaseStatus::Published;
+    let verdict = Verdict::ALL[(i % Verdict::ALL.len() as u64) as usize];
     let mut case = Case {
         id: CaseId(seed_id(5, i)),
         project_id: ProjectId(seed_id(4, i % spec.projects.max(1))),
@@ -195,7 +196,7 @@ pub fn case(spec: &SeedSpec, i: u64) -> Result<Case, StoreError> {
             suspicion: SuspicionLevel::new(1 + (i % 5) as u8).map_err(invalid)?,
             tags: vec![lang.as_str().to_string(), vector.as_str().to_string()],
         },
-        report: None,
+        report: Some(report(i, verdict)?),
         tlp: if published {
             TlpLabel::Clear
         } else {
@@ -219,8 +220,7 @@ pub fn case(spec: &SeedSpec, i: u64) -> Result<Case, StoreError> {
         updated_at: received_at,
     };
     if i < spec.assessments {
-        let verdict = Verdict::ALL[(i % Verdict::ALL.len() as u64) as usize];
-        let at = received_at + Duration::hours(6);
+        let at = first_assessment_delay(i).map_or(received_at, |d| received_at + d);
         case.assessments.push(Assessment {
             id: AssessmentId(seed_id(6, i)),
             case_id: case.id,
@@ -246,6 +246,56 @@ pub fn case(spec: &SeedSpec, i: u64) -> Result<Case, StoreError> {
         case.first_assessed_at = Some(at);
     }
     Ok(case)
+}
+
+/// Detectors the seeded reports name. The first four fire mostly on cases experts later call
+/// malicious or suspicious, the others on any case, so per-detector precision differs.
+pub const SEED_DETECTORS: [&str; 8] = [
+    "decode-exec",
+    "gha-pr-target-checkout",
+    "dep-typosquat",
+    "unicode-bidi-control",
+    "dep-new-dependency",
+    "gha-unpinned-action",
+    "encoded-blob",
+    "test-skip-added",
+];
+
+/// The automated report of seeded case `i` whose (later) verdict is `verdict`: one or two
+/// broad detectors always, plus a telling one on most hostile cases.
+pub fn report(i: u64, verdict: Verdict) -> Result<sx_domain::AutomatedReport, StoreError> {
+    let invalid = |e: sx_domain::ValidationError| StoreError::Invalid(format!("seed data: {e}"));
+    let mut finding_ids = vec![SEED_DETECTORS[4 + (i % 4) as usize].to_string()];
+    if i.is_multiple_of(7) {
+        finding_ids.push(SEED_DETECTORS[4 + ((i / 7) % 4) as usize].to_string());
+    }
+    let hostile = matches!(verdict, Verdict::Malicious | Verdict::Suspicious);
+    if (hostile && !i.is_multiple_of(5)) || i.is_multiple_of(11) {
+        finding_ids.push(SEED_DETECTORS[((i / 3) % 4) as usize].to_string());
+    }
+    let (risk, band) = if hostile {
+        (0.9, sx_domain::RiskBand::High)
+    } else {
+        (0.2, sx_domain::RiskBand::Low)
+    };
+    Ok(sx_domain::AutomatedReport {
+        risk: sx_domain::RiskProbability::new(risk).map_err(invalid)?,
+        band,
+        finding_ids,
+        tags: Vec::new(),
+        full: serde_json::json!({}),
+    })
+}
+
+/// How long after receipt seeded case `i` got its automated report (1–30 s).
+pub fn report_delay(i: u64) -> Duration {
+    Duration::seconds(1 + (i % 30) as i64)
+}
+
+/// How long after receipt seeded case `i` got its first human assessment, if it is assessed:
+/// spread from 30 minutes to two days, so some miss the 24-hour target.
+pub fn first_assessment_delay(i: u64) -> Option<Duration> {
+    Some(Duration::minutes(30 + ((i * 37) % (48 * 60)) as i64))
 }
 
 /// Parses a language tag (for callers building filters from text).
@@ -322,7 +372,7 @@ macro_rules! impl_seed {
                         let mut q = sqlx::QueryBuilder::<Db>::new(
                             "INSERT INTO cases (id, project_id, status, tlp, queue_open, received_at, sla_due, \
                              published_at, updated_at, verdict, owner_norm, name_norm, author_norm, pull_request_url, \
-                             doc, version) ",
+                             doc, version, suspicion, reported_at, first_assessed_at) ",
                         );
                         q.push_values(&cases, |mut b, (case, idx, (owner, name))| {
                             b.push_bind(case.id.0)
@@ -340,7 +390,10 @@ macro_rules! impl_seed {
                                 .push_bind(idx.author_norm.clone())
                                 .push_bind(idx.pull_request_url.clone())
                                 .push_bind(Json(case.clone()))
-                                .push_bind(1i64);
+                                .push_bind(1i64)
+                                .push_bind(idx.suspicion)
+                                .push_bind(DbTime(case.received_at + seed::report_delay(case_index(case))))
+                                .push_bind(idx.first_assessed_at.map(DbTime));
                         });
                         q.build().execute(&mut *tx).await.map_err(|e| StoreError::unique(e, "case", "(seeded)"))?;
                         let subgroups: Vec<(Uuid, Uuid)> =
@@ -358,6 +411,17 @@ macro_rules! impl_seed {
                             let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO case_tags (case_id, kind, value) ");
                             q.push_values(&tags, |mut b, (c, k, v)| {
                                 b.push_bind(*c).push_bind(*k).push_bind(*v);
+                            });
+                            q.build().execute(&mut *tx).await?;
+                        }
+                        let findings: Vec<(Uuid, &str)> = cases
+                            .iter()
+                            .flat_map(|(c, idx, _)| idx.detectors.iter().map(move |d| (c.id.0, d.as_str())))
+                            .collect();
+                        if !findings.is_empty() {
+                            let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO case_findings (case_id, detector) ");
+                            q.push_values(&findings, |mut b, (c, d)| {
+                                b.push_bind(*c).push_bind(d.to_string());
                             });
                             q.build().execute(&mut *tx).await?;
                         }
@@ -397,6 +461,11 @@ macro_rules! impl_seed {
                 tx.commit().await?;
                 Ok(report)
             }
+        }
+
+        /// The seed index a seeded case id encodes (see [`seed::seed_id`]).
+        fn case_index(case: &Case) -> u64 {
+            (case.id.0.as_u128() & u128::from(u64::MAX)) as u64
         }
 
         async fn insert_user(conn: &mut Conn, user: &User) -> StoreResult<()> {

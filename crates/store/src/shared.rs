@@ -284,6 +284,27 @@ macro_rules! impl_store {
             Ok(key)
         }
 
+        /// Adds a job inside the caller's transaction (or on a plain connection).
+        async fn insert_job(conn: &mut Conn, job: &NewJob, now: OffsetDateTime) -> StoreResult<Uuid> {
+            if job.max_attempts == 0 {
+                return Err(StoreError::Invalid(format!("job {:?} needs max_attempts of at least 1", job.name)));
+            }
+            let id = Uuid::now_v7();
+            sqlx::query(
+                "INSERT INTO jobs (id, name, payload, state, attempts, max_attempts, run_at, next_at, created_at) \
+                 VALUES ($1, $2, $3, 'queued', 0, $4, $5, $5, $6)",
+            )
+            .bind(id)
+            .bind(&job.name)
+            .bind(Json(&job.payload))
+            .bind(i32::try_from(job.max_attempts).unwrap_or(i32::MAX))
+            .bind(DbTime(job.run_at))
+            .bind(DbTime(now))
+            .execute(&mut *conn)
+            .await?;
+            Ok(id)
+        }
+
         impl $Store {
             /// The instance's public key for checking checkpoints.
             pub fn log_public_key(&self) -> VerifyingKey {
@@ -292,30 +313,40 @@ macro_rules! impl_store {
         }
 
         crate::entities::entity_helpers!();
+        crate::reports::report_helpers!();
+        crate::changes::change_helpers!();
         crate::seed::impl_seed!($Store);
 
         impl crate::Store for $Store {
             crate::entities::entity_methods!();
+            crate::reports::report_methods!();
+            crate::changes::change_methods!();
 
             async fn enqueue_job(&self, job: &NewJob) -> StoreResult<Uuid> {
-                if job.max_attempts == 0 {
-                    return Err(StoreError::Invalid(format!("job {:?} needs max_attempts of at least 1", job.name)));
-                }
-                let id = Uuid::now_v7();
-                let now = OffsetDateTime::now_utc();
-                sqlx::query(
-                    "INSERT INTO jobs (id, name, payload, state, attempts, max_attempts, run_at, next_at, created_at) \
-                     VALUES ($1, $2, $3, 'queued', 0, $4, $5, $5, $6)",
+                let mut conn = self.pool.acquire().await?;
+                insert_job(&mut conn, job, OffsetDateTime::now_utc()).await
+            }
+
+            async fn release_job(&self, id: Uuid, worker: &str, now: OffsetDateTime) -> StoreResult<()> {
+                // The attempt the lease counted is given back: a job interrupted by a shutdown
+                // has not failed. It is leasable again at once, by any replica.
+                let released = sqlx::query(
+                    "UPDATE jobs SET state = 'queued', leased_by = NULL, lease_expires_at = NULL, next_at = $3, \
+                     attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END \
+                     WHERE id = $1 AND state = 'running' AND leased_by = $2",
                 )
                 .bind(id)
-                .bind(&job.name)
-                .bind(Json(&job.payload))
-                .bind(i32::try_from(job.max_attempts).unwrap_or(i32::MAX))
-                .bind(DbTime(job.run_at))
+                .bind(worker)
                 .bind(DbTime(now))
                 .execute(&self.pool)
                 .await?;
-                Ok(id)
+                if released.rows_affected() == 1 {
+                    return Ok(());
+                }
+                match self.get_job(id).await? {
+                    None => Err(StoreError::not_found("job", id)),
+                    Some(_) => Err(StoreError::LeaseLost { id, worker: worker.to_string() }),
+                }
             }
 
             async fn lease_job(

@@ -4,14 +4,26 @@
 //! - `seed --cases N --assessments M` loads synthetic data for benchmarks and load tests.
 //! - `create-user HANDLE [--admin] [--role R]… [--password-stdin] [--token NAME]` creates an
 //!   account (the first admin of a new instance, say) and optionally prints an API token once.
+//! - `subgroup create|list|add-member|remove-member` manages the expert subgroups cases are
+//!   routed to (by the languages and attack vectors they take).
+//! - `user list|disable|enable|grant|revoke` manages accounts and roles.
+//! - `invite` creates an invitation and prints its URL once (the token is stored hashed).
+//!
+//! None of these operations writes the transparency log, exactly like the same operations
+//! through the API: the log records what happens to cases, not account administration.
 //!
 //! The database comes from `--database URL` or `S_EXPRESS_DATABASE_URL`; a plain path or
 //! `sqlite://PATH` selects SQLite (created if missing), `postgres://…` selects PostgreSQL.
 
 use std::time::Instant;
 
+use std::collections::BTreeSet;
+
 use anyhow::Context as _;
-use sx_store::{AnyStore, Backend, OpenOptions, seed::SeedSpec};
+use sx_domain::{AttackVector, Language, Role, Subgroup, SubgroupKind, UserId};
+use sx_store::{
+    AnyStore, Backend, OpenOptions, Store as _, StoreError, UserRecord, seed::SeedSpec,
+};
 
 /// Default database: an SQLite file in the current directory.
 pub const DEFAULT_DATABASE: &str = "s-express.sqlite";
@@ -64,6 +76,109 @@ pub enum AdminCommand {
         #[arg(long, value_name = "NAME")]
         token: Option<String>,
     },
+    /// Manage expert subgroups (what cases they take and who is in them).
+    Subgroup {
+        /// What to do.
+        #[command(subcommand)]
+        command: SubgroupCommand,
+    },
+    /// Manage accounts: list, disable, enable, grant and revoke roles.
+    User {
+        /// What to do.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Create an invitation and print its URL (shown once; valid for one account).
+    Invite {
+        /// Role granted on acceptance: expert (default), coordinator, maintainer, admin.
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
+        /// Subgroup the new account joins (by slug).
+        #[arg(long, value_name = "SLUG")]
+        subgroup: Option<String>,
+        /// Days until the invitation expires (1-365).
+        #[arg(long, value_name = "N", default_value_t = sx_server::api::users::INVITATION_DAYS)]
+        expires_days: i64,
+        /// Address the invitation is for (recorded with it; sending it is up to you).
+        #[arg(long, value_name = "ADDRESS")]
+        email: Option<String>,
+        /// Public address of the instance, used to build the invitation URL.
+        #[arg(
+            long,
+            env = "S_EXPRESS_PUBLIC_BASE_URL",
+            default_value = "http://127.0.0.1:8080",
+            value_name = "URL"
+        )]
+        base_url: String,
+    },
+}
+
+/// `s-express admin subgroup` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum SubgroupCommand {
+    /// Create a subgroup taking cases in the given languages and/or attack vectors.
+    Create {
+        /// Short stable name: lowercase letters, digits and '-' (used in URLs and invitations).
+        slug: String,
+        /// Name to show.
+        #[arg(long)]
+        name: String,
+        /// A language or file kind it takes (rust, python, javascript, go, c-cpp, java, shell,
+        /// ruby, php, build, ci, lockfile); repeatable.
+        #[arg(long = "language", value_name = "LANGUAGE")]
+        languages: Vec<String>,
+        /// An attack vector it takes (ci, dependency, obfuscation, exfiltration, install-hook,
+        /// binary, unicode, weakening, sabotage, review-evasion, contributor); repeatable.
+        #[arg(long = "vector", value_name = "VECTOR")]
+        vectors: Vec<String>,
+    },
+    /// List subgroups with their routing rules and members.
+    List,
+    /// Add an expert to a subgroup (they then see its cases in their queue).
+    AddMember {
+        /// The subgroup's slug.
+        slug: String,
+        /// The expert's handle.
+        handle: String,
+    },
+    /// Remove a member from a subgroup.
+    RemoveMember {
+        /// The subgroup's slug.
+        slug: String,
+        /// The member's handle.
+        handle: String,
+    },
+}
+
+/// `s-express admin user` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum UserCommand {
+    /// List accounts with their roles, state and subgroups.
+    List,
+    /// Disable an account: it can no longer log in or use its tokens; its sessions end now.
+    Disable {
+        /// The account's handle.
+        handle: String,
+    },
+    /// Re-enable a disabled account.
+    Enable {
+        /// The account's handle.
+        handle: String,
+    },
+    /// Give an account a role (maintainer, expert, coordinator, admin).
+    Grant {
+        /// The account's handle.
+        handle: String,
+        /// The role.
+        role: String,
+    },
+    /// Take a role away from an account.
+    Revoke {
+        /// The account's handle.
+        handle: String,
+        /// The role.
+        role: String,
+    },
 }
 
 /// Runs `s-express admin`. Needs a tokio runtime (the caller's `#[tokio::main]`).
@@ -112,6 +227,25 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             )
             .await
         }
+        AdminCommand::Subgroup { command } => subgroup(&store, command).await,
+        AdminCommand::User { command } => user(&store, command).await,
+        AdminCommand::Invite {
+            roles,
+            subgroup,
+            expires_days,
+            email,
+            base_url,
+        } => {
+            invite(
+                &store,
+                &roles,
+                subgroup.as_deref(),
+                expires_days,
+                email.as_deref(),
+                &base_url,
+            )
+            .await
+        }
     };
     store.close().await;
     result
@@ -125,17 +259,12 @@ async fn create_user(
     password_stdin: bool,
     token: Option<&str>,
 ) -> anyhow::Result<()> {
-    let mut set = std::collections::BTreeSet::new();
+    let mut set = BTreeSet::new();
     if admin {
-        set.insert(sx_domain::Role::Admin);
+        set.insert(Role::Admin);
     }
     for r in roles {
-        let role: sx_domain::Role = r.parse().map_err(|_| {
-            anyhow::anyhow!(
-                "unknown role {r:?}\nhelp: roles are maintainer, expert, coordinator and admin"
-            )
-        })?;
-        set.insert(role);
+        set.insert(parse_role(r)?);
     }
     anyhow::ensure!(
         !set.is_empty(),
@@ -169,6 +298,405 @@ async fn create_user(
             .map_err(|e| anyhow::anyhow!("cannot create token: {}", e.message))?;
         println!("API token (shown once, store it now): {}", issued.secret);
     }
+    Ok(())
+}
+
+fn parse_role(text: &str) -> anyhow::Result<Role> {
+    text.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "unknown role {text:?}\nhelp: roles are maintainer, expert, coordinator and admin"
+        )
+    })
+}
+
+fn parse_all<T: std::str::FromStr + Ord + std::fmt::Display + Copy>(
+    texts: &[String],
+    what: &str,
+    all: &[T],
+) -> anyhow::Result<BTreeSet<T>> {
+    texts
+        .iter()
+        .map(|t| {
+            t.parse().map_err(|_| {
+                let known: Vec<String> = all.iter().map(ToString::to_string).collect();
+                anyhow::anyhow!("unknown {what} {t:?}\nhelp: known: {}", known.join(", "))
+            })
+        })
+        .collect()
+}
+
+/// Checks a subgroup slug: 1–40 characters of lowercase ASCII letters, digits and `-`.
+fn check_slug(slug: &str) -> anyhow::Result<()> {
+    let ok = !slug.is_empty()
+        && slug.len() <= 40
+        && !slug.starts_with('-')
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    anyhow::ensure!(
+        ok,
+        "invalid subgroup slug {slug:?}\nhelp: use 1-40 lowercase letters, digits and '-', such as rust or supply-chain"
+    );
+    Ok(())
+}
+
+async fn find_user(store: &AnyStore, handle: &str) -> anyhow::Result<UserRecord> {
+    store
+        .get_user_by_handle(handle)
+        .await
+        .context("reading users")?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no user with the handle {handle:?}\nhelp: `s-express admin user list` shows every account"
+            )
+        })
+}
+
+async fn find_subgroup(
+    store: &AnyStore,
+    slug: &str,
+) -> anyhow::Result<sx_store::Versioned<Subgroup>> {
+    store
+        .get_subgroup_by_slug(slug)
+        .await
+        .context("reading subgroups")?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no subgroup with the slug {slug:?}\nhelp: `s-express admin subgroup list` shows them; `admin subgroup create` makes one"
+            )
+        })
+}
+
+async fn subgroup(store: &AnyStore, command: SubgroupCommand) -> anyhow::Result<()> {
+    match command {
+        SubgroupCommand::Create {
+            slug,
+            name,
+            languages,
+            vectors,
+        } => {
+            check_slug(&slug)?;
+            let name = name.trim().to_string();
+            anyhow::ensure!(
+                !name.is_empty()
+                    && name.chars().count() <= 100
+                    && !name.chars().any(char::is_control),
+                "a subgroup name is 1-100 characters without control characters"
+            );
+            let languages = parse_all(&languages, "language", Language::ALL)?;
+            let vectors = parse_all(&vectors, "attack vector", AttackVector::ALL)?;
+            anyhow::ensure!(
+                !languages.is_empty() || !vectors.is_empty(),
+                "subgroup {slug:?} would take no cases\nhelp: pass at least one --language or --vector"
+            );
+            let kind = if languages.is_empty() {
+                SubgroupKind::AttackVector
+            } else {
+                SubgroupKind::Language
+            };
+            let group = Subgroup {
+                id: sx_domain::SubgroupId::from_uuid(uuid::Uuid::now_v7()),
+                slug: slug.clone(),
+                name,
+                kind,
+                members: Vec::new(),
+                coordinators: Vec::new(),
+                routing: sx_domain::RoutingRules { languages, vectors },
+            };
+            match store.create_subgroup(&group).await {
+                Ok(()) => {}
+                Err(StoreError::Duplicate { .. }) => anyhow::bail!(
+                    "a subgroup with the slug {slug:?} already exists\nhelp: choose another slug, or add members to the existing one"
+                ),
+                Err(e) => return Err(e).context("creating the subgroup"),
+            }
+            println!("created subgroup {slug} ({})", group.id);
+            Ok(())
+        }
+        SubgroupCommand::List => {
+            let groups = store.list_subgroups().await.context("reading subgroups")?;
+            if groups.is_empty() {
+                println!("no subgroups yet; create one with `s-express admin subgroup create`");
+            }
+            for g in groups {
+                let g = g.value;
+                let mut members = Vec::new();
+                for id in &g.members {
+                    members.push(handle_of(store, *id).await?);
+                }
+                let joined = |it: Vec<String>| {
+                    if it.is_empty() {
+                        "-".to_string()
+                    } else {
+                        it.join(",")
+                    }
+                };
+                println!(
+                    "{}\t{}\tlanguages={}\tvectors={}\tmembers={}",
+                    g.slug,
+                    g.name,
+                    joined(
+                        g.routing
+                            .languages
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect()
+                    ),
+                    joined(g.routing.vectors.iter().map(ToString::to_string).collect()),
+                    joined(members),
+                );
+            }
+            Ok(())
+        }
+        SubgroupCommand::AddMember { slug, handle } => {
+            let user = find_user(store, &handle).await?;
+            anyhow::ensure!(
+                user.user.has_role(Role::Expert) || user.user.has_role(Role::Coordinator),
+                "{handle:?} is neither an expert nor a coordinator\nhelp: `s-express admin user grant {handle} expert` first"
+            );
+            change_members(store, &slug, user.user.id, true).await?;
+            println!("added {} to subgroup {slug}", user.user.handle);
+            Ok(())
+        }
+        SubgroupCommand::RemoveMember { slug, handle } => {
+            let user = find_user(store, &handle).await?;
+            change_members(store, &slug, user.user.id, false).await?;
+            println!("removed {} from subgroup {slug}", user.user.handle);
+            Ok(())
+        }
+    }
+}
+
+async fn handle_of(store: &AnyStore, id: UserId) -> anyhow::Result<String> {
+    Ok(store
+        .get_user(id)
+        .await
+        .context("reading users")?
+        .map_or_else(|| id.to_string(), |u| u.user.handle))
+}
+
+/// Adds or removes a member, retrying when the subgroup changed meanwhile.
+async fn change_members(
+    store: &AnyStore,
+    slug: &str,
+    user: UserId,
+    add: bool,
+) -> anyhow::Result<()> {
+    for _ in 0..3 {
+        let mut current = find_subgroup(store, slug).await?;
+        let members = &mut current.value.members;
+        if add {
+            anyhow::ensure!(
+                !members.contains(&user),
+                "already a member of subgroup {slug:?}"
+            );
+            members.push(user);
+        } else {
+            anyhow::ensure!(
+                members.contains(&user),
+                "not a member of subgroup {slug:?}\nhelp: `s-express admin subgroup list` shows members"
+            );
+            members.retain(|m| *m != user);
+        }
+        match store.update_subgroup(&current.value, current.version).await {
+            Ok(_) => return Ok(()),
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e).context("saving the subgroup"),
+        }
+    }
+    anyhow::bail!("subgroup {slug:?} kept changing while saving; try again")
+}
+
+async fn user(store: &AnyStore, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::List => {
+            let users = store.list_users().await.context("reading users")?;
+            let groups = store.list_subgroups().await.context("reading subgroups")?;
+            for u in users {
+                let roles: Vec<&str> = u.user.roles.iter().map(|r| r.as_str()).collect();
+                let slugs: Vec<&str> = groups
+                    .iter()
+                    .filter(|g| g.value.is_member(u.user.id) || g.value.is_coordinator(u.user.id))
+                    .map(|g| g.value.slug.as_str())
+                    .collect();
+                println!(
+                    "{}\t{}\t{}\tsubgroups={}",
+                    u.user.handle,
+                    if roles.is_empty() {
+                        "-".to_string()
+                    } else {
+                        roles.join(",")
+                    },
+                    if u.disabled { "disabled" } else { "enabled" },
+                    if slugs.is_empty() {
+                        "-".to_string()
+                    } else {
+                        slugs.join(",")
+                    },
+                );
+            }
+            Ok(())
+        }
+        UserCommand::Disable { handle } => {
+            let record = find_user(store, &handle).await?;
+            if record.user.has_role(Role::Admin) {
+                ensure_another_admin(store, record.user.id).await?;
+            }
+            store
+                .set_user_disabled(record.user.id, true)
+                .await
+                .context("disabling the user")?;
+            println!(
+                "disabled {}: logins, sessions and API tokens no longer work",
+                record.user.handle
+            );
+            Ok(())
+        }
+        UserCommand::Enable { handle } => {
+            let record = find_user(store, &handle).await?;
+            store
+                .set_user_disabled(record.user.id, false)
+                .await
+                .context("enabling the user")?;
+            println!("enabled {}", record.user.handle);
+            Ok(())
+        }
+        UserCommand::Grant { handle, role } => change_role(store, &handle, &role, true).await,
+        UserCommand::Revoke { handle, role } => change_role(store, &handle, &role, false).await,
+    }
+}
+
+/// Refuses to remove the last enabled admin (nobody could administer the instance then).
+async fn ensure_another_admin(store: &AnyStore, leaving: UserId) -> anyhow::Result<()> {
+    let others = store
+        .list_users()
+        .await
+        .context("reading users")?
+        .into_iter()
+        .any(|u| u.user.id != leaving && !u.disabled && u.user.has_role(Role::Admin));
+    anyhow::ensure!(
+        others,
+        "that is the last enabled admin\nhelp: grant another account the admin role first"
+    );
+    Ok(())
+}
+
+async fn change_role(
+    store: &AnyStore,
+    handle: &str,
+    role: &str,
+    grant: bool,
+) -> anyhow::Result<()> {
+    let role = parse_role(role)?;
+    for _ in 0..3 {
+        let record = find_user(store, handle).await?;
+        let mut user = record.user;
+        if grant {
+            if !user.roles.insert(role) {
+                println!("{} already has the {role} role", user.handle);
+                return Ok(());
+            }
+            // Experts need a profile (conflicts of interest, skills); keep an existing one.
+            if role == Role::Expert && user.expert.is_none() {
+                user.expert = Some(sx_domain::ExpertProfile::default());
+            }
+        } else {
+            if !user.roles.contains(&role) {
+                println!("{} does not have the {role} role", user.handle);
+                return Ok(());
+            }
+            anyhow::ensure!(
+                user.roles.len() > 1,
+                "{handle:?} would be left without a role\nhelp: grant another role first, or `s-express admin user disable {handle}`"
+            );
+            if role == Role::Admin && !record.disabled {
+                ensure_another_admin(store, user.id).await?;
+            }
+            // The expert profile stays (its declared conflicts matter if the role comes back).
+            user.roles.remove(&role);
+        }
+        match store.update_user(&user, record.version).await {
+            Ok(_) => {
+                let verb = if grant { "granted" } else { "revoked" };
+                println!(
+                    "{verb} the {role} role {} {}",
+                    if grant { "to" } else { "from" },
+                    user.handle
+                );
+                return Ok(());
+            }
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e).context("saving the user"),
+        }
+    }
+    anyhow::bail!("user {handle:?} kept changing while saving; try again")
+}
+
+async fn invite(
+    store: &AnyStore,
+    roles: &[String],
+    subgroup: Option<&str>,
+    expires_days: i64,
+    email: Option<&str>,
+    base_url: &str,
+) -> anyhow::Result<()> {
+    let mut set = BTreeSet::new();
+    for r in roles {
+        set.insert(parse_role(r)?);
+    }
+    if set.is_empty() {
+        set.insert(Role::Expert);
+    }
+    anyhow::ensure!(
+        (1..=365).contains(&expires_days),
+        "--expires-days must be between 1 and 365"
+    );
+    let email = email.map(str::trim).unwrap_or_default();
+    anyhow::ensure!(
+        email.is_empty()
+            || (email.len() <= 254
+                && email.contains('@')
+                && !email.chars().any(|c| c.is_control() || c.is_whitespace())),
+        "--email must be an address such as expert@example.org"
+    );
+    let base = base_url.trim_end_matches('/');
+    anyhow::ensure!(
+        base.starts_with("https://") || base.starts_with("http://"),
+        "--base-url must start with https:// or http://, such as https://sx.example.org"
+    );
+    let subgroup_id = match subgroup {
+        Some(slug) => Some(find_subgroup(store, slug).await?.value.id),
+        None => None,
+    };
+    let now = time::OffsetDateTime::now_utc();
+    // The same form as `POST /api/v1/invitations` hands out (`sxi_` + 32 random bytes); only
+    // its SHA-256 is stored, and `/invite/{token}` accepts it like one made through the API.
+    let token = format!("sxi_{}", sx_server::accounts::random_secret());
+    let invitation = sx_store::Invitation {
+        token_hash: sx_store::SecretHash::of(&token),
+        email: email.to_string(),
+        roles: set.clone(),
+        subgroup_id,
+        invited_by: None,
+        created_at: now,
+        expires_at: now + time::Duration::days(expires_days),
+        accepted_at: None,
+        accepted_by: None,
+    };
+    store
+        .create_invitation(&invitation)
+        .await
+        .context("storing the invitation")?;
+    let roles: Vec<&str> = set.iter().map(|r| r.as_str()).collect();
+    println!(
+        "invitation for {} (expires {}); send this link, it is shown once:",
+        roles.join(","),
+        invitation
+            .expires_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    );
+    println!("{base}/invite/{token}");
     Ok(())
 }
 

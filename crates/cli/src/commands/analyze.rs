@@ -69,10 +69,12 @@ reaches --fail-on, 2 on usage or input errors (the message names the offending l
 Examples:
   git diff main...feature | s-express analyze
   s-express analyze pr-1234.patch --format markdown --title \"Fix typo\"
-  s-express analyze --repo . origin/main..HEAD --fail-on high --format sarif > sx.sarif")]
+  s-express analyze --repo . origin/main..HEAD --fail-on high --format sarif > sx.sarif
+  S_EXPRESS_FORGE_TOKEN=... s-express analyze https://github.com/OWNER/REPO/pull/123")]
 pub struct AnalyzeArgs {
     /// Diff, patch (`git format-patch`), `git show` output or mbox to analyse; `-` or nothing
-    /// reads standard input.
+    /// reads standard input. A pull request URL (GitHub, GitLab merge request, Forgejo/Gitea)
+    /// fetches the change through the forge's API.
     #[arg(value_name = "FILE", conflicts_with = "repo")]
     pub input: Option<PathBuf>,
 
@@ -102,8 +104,46 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "URL", env = "S_EXPRESS_DOC_BASE", default_value = output::DEFAULT_DOC_BASE_URL)]
     pub doc_base: String,
 
+    /// API token for fetching a pull request URL (GitHub, GitLab or Forgejo token).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "S_EXPRESS_FORGE_TOKEN",
+        hide_env_values = true
+    )]
+    pub forge_token: Option<String>,
+
+    /// API base URL for a pull request URL, when not the one the URL implies
+    /// (`https://api.github.com`, `https://HOST/api/v3`, `https://HOST/api/v4`, `https://HOST/api/v1`).
+    #[arg(long, value_name = "URL", env = "S_EXPRESS_FORGE_API_URL")]
+    pub forge_api_url: Option<String>,
+
     #[command(flatten)]
     pub analyzer: AnalyzerArgs,
+}
+
+/// Fetches a pull request's change through its forge's API.
+fn fetch_pull(args: &AnalyzeArgs, url: &str, limit: usize) -> anyhow::Result<(String, Vec<u8>)> {
+    let pull = sx_forge::parse_pull_url(url)?;
+    let endpoint = sx_forge::Endpoint {
+        kind: pull.kind,
+        api_base: args
+            .forge_api_url
+            .clone()
+            .unwrap_or_else(|| pull.api_base.clone()),
+        token: args.forge_token.clone(),
+        allow_private: None,
+        limits: sx_forge::Limits {
+            max_bytes: u64::try_from(limit).unwrap_or(u64::MAX),
+            ..sx_forge::Limits::default()
+        },
+    };
+    let client = sx_forge::ForgeClient::new(endpoint)?;
+    let help = "help: check the network, the URL, and S_EXPRESS_FORGE_TOKEN (private repositories and rate limits need a token); or fetch the patch yourself and pass the file";
+    let patch = client
+        .patch(&pull.pull)
+        .with_context(|| format!("cannot fetch the change of {}\n{help}", pull.web_url))?;
+    Ok((pull.web_url, patch.into_bytes()))
 }
 
 /// Run `analyze`; returns the process exit code.
@@ -156,6 +196,10 @@ fn from_diff(args: &AnalyzeArgs) -> anyhow::Result<(Change, Suppressions)> {
             let bytes = read_bounded(stdin.lock(), limits.max_input_bytes)
                 .context("cannot read standard input")?;
             ("standard input".to_string(), bytes)
+        }
+        Some(p) if p.to_str().is_some_and(sx_forge::pr_url::looks_like_url) => {
+            let url = p.to_str().unwrap_or_default();
+            fetch_pull(args, url, limits.max_input_bytes)?
         }
         Some(p) => {
             let f =

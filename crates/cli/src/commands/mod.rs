@@ -3,5 +3,10 @@
 pub mod admin;
 pub mod analyze;
 pub mod detectors;
+pub mod export;
+pub mod log;
+pub mod model;
+pub mod report;
 pub mod scan;
 pub mod serve;
+pub mod submit;

@@ -60,3 +60,374 @@ fn an_unknown_role_is_refused_with_the_list_of_roles() {
         "{err}"
     );
 }
+
+fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn refused(out: &std::process::Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Reads the SQLite file the binary wrote, through the store API.
+fn with_store<T>(db: &std::path::Path, f: impl AsyncFnOnce(&sx_store::AnyStore) -> T) -> T {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = sx_store::open(db.to_str().unwrap()).await.unwrap();
+        let out = f(&store).await;
+        store.close().await;
+        out
+    })
+}
+
+#[test]
+fn subgroups_are_created_listed_and_staffed() {
+    use sx_store::Store as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sx.sqlite");
+    ok(&admin(
+        &db,
+        &["create-user", "erin", "--role", "expert"],
+        "",
+    ));
+    ok(&admin(
+        &db,
+        &["create-user", "mallory", "--role", "maintainer"],
+        "",
+    ));
+    let out = ok(&admin(
+        &db,
+        &[
+            "subgroup",
+            "create",
+            "rust",
+            "--name",
+            "Rust experts",
+            "--language",
+            "rust",
+            "--language",
+            "build",
+            "--vector",
+            "install-hook",
+        ],
+        "",
+    ));
+    assert!(out.contains("created subgroup rust"), "{out}");
+    ok(&admin(
+        &db,
+        &[
+            "subgroup",
+            "create",
+            "supply-chain",
+            "--name",
+            "Supply chain",
+            "--vector",
+            "dependency",
+        ],
+        "",
+    ));
+
+    // Errors say what was wrong and what to do.
+    let err = refused(&admin(
+        &db,
+        &[
+            "subgroup",
+            "create",
+            "rust",
+            "--name",
+            "Again",
+            "--language",
+            "go",
+        ],
+        "",
+    ));
+    assert!(
+        err.contains("already exists") && err.contains("\"rust\""),
+        "{err}"
+    );
+    let err = refused(&admin(
+        &db,
+        &["subgroup", "create", "cobol", "--name", "COBOL"],
+        "",
+    ));
+    assert!(err.contains("--language or --vector"), "{err}");
+    let err = refused(&admin(
+        &db,
+        &[
+            "subgroup",
+            "create",
+            "old",
+            "--name",
+            "Old",
+            "--language",
+            "cobol",
+        ],
+        "",
+    ));
+    assert!(
+        err.contains("unknown language \"cobol\"") && err.contains("rust"),
+        "{err}"
+    );
+    let err = refused(&admin(
+        &db,
+        &[
+            "subgroup",
+            "create",
+            "Bad Slug",
+            "--name",
+            "x",
+            "--language",
+            "go",
+        ],
+        "",
+    ));
+    assert!(err.contains("invalid subgroup slug"), "{err}");
+    let err = refused(&admin(&db, &["subgroup", "add-member", "nope", "erin"], ""));
+    assert!(
+        err.contains("no subgroup with the slug \"nope\"") && err.contains("subgroup list"),
+        "{err}"
+    );
+    let err = refused(&admin(
+        &db,
+        &["subgroup", "add-member", "rust", "nobody"],
+        "",
+    ));
+    assert!(
+        err.contains("no user with the handle \"nobody\"") && err.contains("user list"),
+        "{err}"
+    );
+    let err = refused(&admin(
+        &db,
+        &["subgroup", "add-member", "rust", "mallory"],
+        "",
+    ));
+    assert!(err.contains("neither an expert nor a coordinator"), "{err}");
+
+    ok(&admin(&db, &["subgroup", "add-member", "rust", "erin"], ""));
+    let err = refused(&admin(&db, &["subgroup", "add-member", "rust", "ERIN"], ""));
+    assert!(err.contains("already a member"), "{err}");
+    let list = ok(&admin(&db, &["subgroup", "list"], ""));
+    let rust = list.lines().find(|l| l.starts_with("rust\t")).expect(&list);
+    assert!(
+        rust.contains("languages=build,rust")
+            && rust.contains("vectors=install-hook")
+            && rust.contains("members=erin"),
+        "{list}"
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("supply-chain\t") && l.contains("members=-")),
+        "{list}"
+    );
+    let users = ok(&admin(&db, &["user", "list"], ""));
+    assert!(
+        users
+            .lines()
+            .any(|l| l.starts_with("erin\texpert\tenabled\tsubgroups=rust")),
+        "{users}"
+    );
+
+    // What the binary stored is what routing and the queue read.
+    let (languages, members) = with_store(&db, async |store| {
+        let g = store
+            .get_subgroup_by_slug("rust")
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
+        let erin = store
+            .get_user_by_handle("erin")
+            .await
+            .unwrap()
+            .unwrap()
+            .user
+            .id;
+        let of_erin = store.subgroups_of_user(erin).await.unwrap();
+        assert_eq!(of_erin.len(), 1);
+        (g.routing.languages.len(), g.members == vec![erin])
+    });
+    assert_eq!(languages, 2);
+    assert!(members);
+
+    ok(&admin(
+        &db,
+        &["subgroup", "remove-member", "rust", "erin"],
+        "",
+    ));
+    let list = ok(&admin(&db, &["subgroup", "list"], ""));
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("rust\t") && l.contains("members=-")),
+        "{list}"
+    );
+    let err = refused(&admin(
+        &db,
+        &["subgroup", "remove-member", "rust", "erin"],
+        "",
+    ));
+    assert!(err.contains("not a member"), "{err}");
+}
+
+#[test]
+fn an_invitation_url_is_printed_once_and_stored_hashed() {
+    use sx_store::Store as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sx.sqlite");
+    ok(&admin(
+        &db,
+        &[
+            "subgroup",
+            "create",
+            "ci",
+            "--name",
+            "CI",
+            "--language",
+            "ci",
+            "--vector",
+            "ci",
+        ],
+        "",
+    ));
+    let err = refused(&admin(&db, &["invite", "--subgroup", "nope"], ""));
+    assert!(err.contains("no subgroup with the slug \"nope\""), "{err}");
+    let err = refused(&admin(&db, &["invite", "--role", "wizard"], ""));
+    assert!(err.contains("unknown role"), "{err}");
+
+    let out = ok(&admin(
+        &db,
+        &[
+            "invite",
+            "--role",
+            "expert",
+            "--subgroup",
+            "ci",
+            "--expires-days",
+            "3",
+            "--base-url",
+            "https://sx.example.org/",
+        ],
+        "",
+    ));
+    let url = out
+        .lines()
+        .find(|l| l.starts_with("https://"))
+        .unwrap_or_else(|| panic!("no URL in {out}"));
+    let token = url
+        .strip_prefix("https://sx.example.org/invite/")
+        .unwrap_or_else(|| panic!("unexpected URL {url}"));
+    assert!(token.starts_with("sxi_") && token.len() > 40, "{token}");
+    assert_eq!(out.matches(token).count(), 1, "printed once: {out}");
+
+    let (roles, in_ci, days) = with_store(&db, async |store| {
+        let inv = store
+            .get_invitation(sx_store::SecretHash::of(token))
+            .await
+            .unwrap()
+            .expect("stored under the token's hash");
+        let ci = store
+            .get_subgroup_by_slug("ci")
+            .await
+            .unwrap()
+            .unwrap()
+            .value
+            .id;
+        (
+            inv.roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            inv.subgroup_id == Some(ci),
+            (inv.expires_at - inv.created_at).whole_days(),
+        )
+    });
+    assert_eq!(roles, "expert");
+    assert!(in_ci);
+    assert_eq!(days, 3);
+    let db_bytes = std::fs::read(&db).unwrap();
+    assert!(
+        !db_bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+        "the token itself is not stored"
+    );
+}
+
+#[test]
+fn users_are_disabled_enabled_and_change_roles() {
+    use sx_store::Store as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sx.sqlite");
+    ok(&admin(&db, &["create-user", "root", "--admin"], ""));
+    ok(&admin(
+        &db,
+        &["create-user", "bob", "--role", "maintainer"],
+        "",
+    ));
+
+    let err = refused(&admin(&db, &["user", "disable", "ghost"], ""));
+    assert!(err.contains("no user with the handle \"ghost\""), "{err}");
+    let err = refused(&admin(&db, &["user", "disable", "root"], ""));
+    assert!(err.contains("last enabled admin"), "{err}");
+    let err = refused(&admin(&db, &["user", "revoke", "root", "admin"], ""));
+    assert!(err.contains("without a role"), "{err}");
+    let err = refused(&admin(&db, &["user", "grant", "bob", "wizard"], ""));
+    assert!(err.contains("unknown role"), "{err}");
+
+    ok(&admin(&db, &["user", "disable", "bob"], ""));
+    let list = ok(&admin(&db, &["user", "list"], ""));
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("bob\tmaintainer\tdisabled")),
+        "{list}"
+    );
+    assert!(with_store(&db, async |s| s
+        .get_user_by_handle("bob")
+        .await
+        .unwrap()
+        .unwrap()
+        .disabled));
+    ok(&admin(&db, &["user", "enable", "bob"], ""));
+
+    let out = ok(&admin(&db, &["user", "grant", "bob", "expert"], ""));
+    assert!(out.contains("granted the expert role to bob"), "{out}");
+    ok(&admin(&db, &["user", "grant", "bob", "admin"], ""));
+    let list = ok(&admin(&db, &["user", "list"], ""));
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("bob\tmaintainer,expert,admin\tenabled")
+                || l.starts_with("bob\t")
+                    && l.contains("expert")
+                    && l.contains("admin")
+                    && l.contains("\tenabled")),
+        "{list}"
+    );
+    let has_profile = with_store(&db, async |s| {
+        s.get_user_by_handle("bob")
+            .await
+            .unwrap()
+            .unwrap()
+            .user
+            .expert
+            .is_some()
+    });
+    assert!(has_profile, "granting expert creates an expert profile");
+    // Another admin exists now, so root may step down.
+    ok(&admin(&db, &["user", "disable", "root"], ""));
+    ok(&admin(&db, &["user", "revoke", "bob", "maintainer"], ""));
+    let err = refused(&admin(&db, &["user", "revoke", "bob", "admin"], ""));
+    assert!(err.contains("last enabled admin"), "{err}");
+}

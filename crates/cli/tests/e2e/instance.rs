@@ -93,8 +93,19 @@ pub struct Instance {
     pub data_dir: PathBuf,
     child: Option<Child>,
     log: Arc<Mutex<Vec<String>>>,
-    pg_schema: Option<String>,
+    /// Shared by an instance and its replicas; the schema is dropped with the last of them.
+    pg_schema: Option<Arc<Schema>>,
     _dir: tempfile::TempDir,
+}
+
+/// A PostgreSQL schema made for one test, dropped when the last instance using it is dropped.
+#[derive(Debug)]
+struct Schema(String);
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        psql(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.0));
+    }
 }
 
 /// Settings for [`Instance::start_with`].
@@ -130,10 +141,58 @@ impl Instance {
                 let sep = if base.contains('?') { '&' } else { '?' };
                 (
                     format!("{base}{sep}options=-c%20search_path%3D{schema}"),
-                    Some(schema),
+                    Some(Arc::new(Schema(schema))),
                 )
             }
         };
+        Instance::spawn(backend, database_url, pg_schema, dir, &options)
+    }
+
+    /// Starts another `s-express serve` process on this instance's database (a replica: its
+    /// own port and data directory, the same database URL) and waits until it listens. On
+    /// PostgreSQL the schema lives until every replica is dropped.
+    pub fn start_replica(&self, options: Options) -> Instance {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        Instance::spawn(
+            self.backend,
+            self.database_url.clone(),
+            self.pg_schema.clone(),
+            dir,
+            &options,
+        )
+    }
+
+    /// Runs one query on this instance's PostgreSQL schema with `psql` and returns its
+    /// unaligned output (`|` between columns, one row a line). Panics on SQLite instances.
+    pub fn sql(&self, query: &str) -> String {
+        let schema = self
+            .pg_schema
+            .as_ref()
+            .expect("Instance::sql needs a PostgreSQL instance");
+        #[expect(clippy::disallowed_methods, reason = "tests drive psql")]
+        let out = Command::new("psql")
+            .arg(postgres_url())
+            .args(["-v", "ON_ERROR_STOP=1", "-q", "-At", "-c"])
+            .arg(format!("SET search_path TO \"{}\"; {query}", schema.0))
+            .stdin(Stdio::null())
+            .output()
+            .expect("psql runs (is the PostgreSQL client installed?)");
+        assert!(
+            out.status.success(),
+            "psql {query:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn spawn(
+        backend: Backend,
+        database_url: String,
+        pg_schema: Option<Arc<Schema>>,
+        dir: tempfile::TempDir,
+        options: &Options,
+    ) -> Instance {
+        let data_dir = dir.path().to_path_buf();
         let mut cmd = command();
         cmd.current_dir(&data_dir)
             .arg("serve")
@@ -285,9 +344,8 @@ impl Instance {
 impl Drop for Instance {
     fn drop(&mut self) {
         self.stop();
-        if let Some(schema) = self.pg_schema.take() {
-            psql(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
-        }
+        // The last holder of the schema drops it (see `Schema`).
+        self.pg_schema.take();
     }
 }
 

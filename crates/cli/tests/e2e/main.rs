@@ -13,8 +13,17 @@
 
 pub mod http;
 pub mod instance;
-
-mod action;
 #[path = "../common/sarif.rs"]
 mod sarif_schema;
+
+mod action;
+mod browser;
+mod forge_forgejo;
+mod forge_github;
+mod forge_gitlab;
+mod forge_replay;
+mod journey;
+mod log_verify;
+mod replicas;
+mod schemathesis;
 mod smoke;

@@ -544,3 +544,55 @@ fn a_subgroup_can_be_read_in_once() {
         CaseError::NotAllowed { .. }
     ));
 }
+
+#[test]
+fn an_expert_who_releases_their_claim_leaves_the_named_list_and_the_case_returns_to_the_queue() {
+    let w = World::new();
+    let triaged = w.triaged();
+    let claimed = triaged.claim(&w.ctx(at(2)), w.user(EXPERT_A)).unwrap().case;
+    let released = claimed.unclaim(&w.ctx(at(3)), w.user(EXPERT_A)).unwrap();
+    assert_eq!(released.case.status, CaseStatus::Triaged);
+    assert!(released.case.claims.is_empty());
+    assert!(!released.case.is_named(w.user(EXPERT_A).id));
+    assert_eq!(kinds(&released), ["case-unclaimed", "participant-removed"]);
+    // The SLA still counts from the first claim; a second release has nothing to release.
+    assert_eq!(released.case.first_claimed_at, Some(at(2)));
+    assert_eq!(
+        released
+            .case
+            .unclaim(&w.ctx(at(4)), w.user(EXPERT_A))
+            .unwrap_err(),
+        CaseError::NoClaimToRelease
+    );
+}
+
+#[test]
+fn a_claim_with_a_live_assessment_cannot_be_released_and_other_claims_keep_the_case_claimed() {
+    let w = World::new();
+    let claimed = w
+        .triaged()
+        .claim(&w.ctx(at(2)), w.user(EXPERT_A))
+        .unwrap()
+        .case;
+    let both = claimed.claim(&w.ctx(at(2)), w.user(EXPERT_B)).unwrap().case;
+    let released = both.unclaim(&w.ctx(at(3)), w.user(EXPERT_B)).unwrap();
+    assert_eq!(released.case.status, CaseStatus::Claimed);
+    assert!(released.case.is_assigned(w.user(EXPERT_A).id));
+    let assessed = released
+        .case
+        .submit_assessment(
+            &w.ctx(at(4)),
+            w.user(EXPERT_A),
+            aid(1),
+            rid(1),
+            body(Verdict::Benign),
+        )
+        .unwrap()
+        .case;
+    assert!(matches!(
+        assessed
+            .unclaim(&w.ctx(at(5)), w.user(EXPERT_A))
+            .unwrap_err(),
+        CaseError::ReleaseWithLiveAssessment { .. }
+    ));
+}

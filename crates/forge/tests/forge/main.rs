@@ -6,4 +6,7 @@
     reason = "helpers of tests: an unexpected error should fail the test loudly"
 )]
 
+mod client;
 mod git;
+mod replay;
+mod webhooks;

@@ -231,17 +231,70 @@ pub async fn create(
     }
     let suspicion =
         SuspicionLevel::new(req.suspicion).map_err(|e| ApiError::invalid(e.to_string()))?;
-    let parsed_title = check_change(&state, req.diff.clone()).await?;
     let now = OffsetDateTime::now_utc();
     let project = project_for(&state, &req.project, &user, now).await?;
+    let submission = Submission {
+        diff: req.diff,
+        concern: req.concern,
+        suspicion,
+        tags: req.tags,
+        pull_request_url: req.pull_request_url,
+        author: req.author,
+        title: req.title,
+        revision: req.revision,
+    };
+    let case = receive_change(&state, &user, &project, submission, |_| Vec::new()).await?;
+    let case_id = case.id;
+    let url = format!("{}/api/v1/cases/{case_id}", state.config.public_base_url);
+    let body = CreatedCase {
+        id: case_id,
+        status: case.status,
+        url: url.clone(),
+    };
+    Ok((StatusCode::CREATED, [(header::LOCATION, url)], Json(body)).into_response())
+}
 
-    // The change text is stored (and synced) before anything refers to it.
-    let data_dir = state.config.data_dir.clone();
-    let text = req.diff.clone();
-    let reference = tokio::task::spawn_blocking(move || crate::changes::put(&data_dir, &text))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+/// A change to forward, checked for size by the caller.
+#[derive(Debug)]
+pub struct Submission {
+    /// The change text.
+    pub diff: String,
+    /// What looks dodgy.
+    pub concern: String,
+    /// How suspicious.
+    pub suspicion: SuspicionLevel,
+    /// Free-form tags.
+    pub tags: Vec<String>,
+    /// The pull request URL (recorded, never fetched).
+    pub pull_request_url: Option<String>,
+    /// The change author's forge handle.
+    pub author: Option<String>,
+    /// The change's title.
+    pub title: Option<String>,
+    /// `base..head`, if known.
+    pub revision: Option<String>,
+}
+
+/// Receives a change for `project` from `user` (a maintainer of it): parses it, creates the
+/// case and commits it with its change text, its analysis and publication jobs and the jobs
+/// `extra_jobs` returns for the new case id, in one transaction. Shared by the API and the
+/// forge webhooks.
+///
+/// # Errors
+/// When the change cannot be read, an input is invalid, or the store fails.
+pub async fn receive_change(
+    state: &AppState,
+    user: &User,
+    project: &Project,
+    sub: Submission,
+    extra_jobs: impl FnOnce(CaseId) -> Vec<sx_store::NewJob>,
+) -> Result<Case, ApiError> {
+    let req = sub;
+    let parsed_title = check_change(state, req.diff.clone()).await?;
+    let now = OffsetDateTime::now_utc();
+
+    // The change text is stored with the case, in the same transaction (below).
+    let reference = sx_store::changes::patch_ref(&req.diff);
     let digest = reference.trim_start_matches("sha256:").to_string();
     let revision = match &req.revision {
         Some(r) => r
@@ -264,38 +317,38 @@ pub async fn create(
         revision,
         concern: Concern {
             text: req.concern,
-            suspicion,
+            suspicion: req.suspicion,
             tags: req.tags,
         },
         report: None,
     };
-    let subgroups = list_subgroups(&state).await?;
+    let subgroups = list_subgroups(state).await?;
     let ctx = CaseContext {
-        project: &project,
+        project,
         subgroups: &subgroups,
         policy: &state.policy,
         now,
     };
-    let transition = Case::receive(&ctx, &user, new)?;
+    let transition = Case::receive(&ctx, user, new)?;
     let case_id = transition.case.id;
-    // The jobs go in first: the analysis job carries the change text, and the publication job
-    // holds the grace deadline, so once the case exists neither can be lost. If storing the case
-    // fails, the jobs find no case and retire themselves.
-    jobs::analyze_case::enqueue(&state, case_id, &req.diff, now).await?;
-    jobs::publish_case::schedule(&state, &transition.case).await?;
+    // One transaction: the change text, the case, its analysis job and its publication job
+    // (the grace deadline) are committed together or not at all, on any replica.
+    let mut first_jobs = vec![jobs::analyze_case::job(case_id, now)];
+    first_jobs.extend(jobs::publish_case::job(state, &transition.case));
+    first_jobs.extend(extra_jobs(case_id));
     state
         .store
-        .create_case(&transition.case, &transition.events, now)
+        .submit_case(
+            &transition.case,
+            &transition.events,
+            Some(&req.diff),
+            &first_jobs,
+            now,
+        )
         .await?;
     state.job_wakeup.notify_one();
     tracing::info!(case = %case_id, user = %user.id, project = %project.full_name(), "case received");
-    let url = format!("{}/api/v1/cases/{case_id}", state.config.public_base_url);
-    let body = CreatedCase {
-        id: case_id,
-        status: transition.case.status,
-        url: url.clone(),
-    };
-    Ok((StatusCode::CREATED, [(header::LOCATION, url)], Json(body)).into_response())
+    Ok(transition.case)
 }
 
 async fn list_subgroups(state: &AppState) -> Result<Vec<Subgroup>, ApiError> {
@@ -439,6 +492,21 @@ pub async fn claim(
 ) -> Result<Response, ApiError> {
     require_role(caller.user(), Role::Expert)?;
     let v = mutate_case(&state, &caller, id, |case, ctx, user| case.claim(ctx, user)).await?;
+    respond(&state, &v, StatusCode::OK).await
+}
+
+/// `POST /api/v1/cases/{id}/unclaim`: the claiming expert releases the case before assessing
+/// it; with no claim left it returns to the subgroup's queue.
+pub async fn unclaim(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<CaseId>,
+) -> Result<Response, ApiError> {
+    require_role(caller.user(), Role::Expert)?;
+    let v = mutate_case(&state, &caller, id, |case, ctx, user| {
+        case.unclaim(ctx, user)
+    })
+    .await?;
     respond(&state, &v, StatusCode::OK).await
 }
 
@@ -666,16 +734,13 @@ pub async fn change(
     let Some(reference) = v.case.value.source.patch_ref.clone() else {
         return Err(ApiError::not_found("change text"));
     };
-    let data_dir = state.config.data_dir.clone();
-    let lookup = reference.clone();
-    let text = tokio::task::spawn_blocking(move || crate::changes::get(&data_dir, &lookup))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?
+    let text = state
+        .store
+        .get_change_text(&reference)
+        .await?
         .ok_or_else(|| {
-            ApiError::not_found("change text").with_cause(format!(
-                "{reference} of case {id} is not in this instance's data directory"
-            ))
+            ApiError::not_found("change text")
+                .with_cause(format!("{reference} of case {id} is not in the database"))
         })?;
     Ok(Json(ChangeText {
         patch_ref: reference,

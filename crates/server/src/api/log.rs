@@ -1,5 +1,6 @@
-//! The transparency log, public: `GET /api/v1/log` (entries) and `GET /api/v1/log/checkpoint`
-//! (the latest signed checkpoint).
+//! The transparency log, public: `GET /api/v1/log` (entries), `GET /api/v1/log/checkpoint`
+//! (the latest signed checkpoint), `GET /api/v1/log/checkpoints` (all of them) and
+//! `GET /api/v1/log/export` (the whole log in one document).
 //!
 //! Sealed entries carry only a salted commitment until their case is published, so the whole
 //! log can be public from the start; `s-express log verify` checks an export against the
@@ -8,7 +9,7 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use sx_store::Store;
-use sx_store::translog::{Checkpoint, Entry};
+use sx_store::translog::{Checkpoint, Entry, Export};
 
 use crate::AppState;
 use crate::error::{ApiError, Json, Query};
@@ -86,4 +87,61 @@ pub async fn checkpoint(State(state): State<AppState>) -> Result<Json<Checkpoint
         public_key: hex::encode(state.store.log_public_key().as_bytes()),
         checkpoint,
     }))
+}
+
+/// Query of `GET /api/v1/log/checkpoints`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointsQuery {
+    /// Index of the first checkpoint (default 0, the oldest).
+    pub from: Option<u64>,
+    /// Page size (1–1000, default 1000).
+    pub limit: Option<u32>,
+}
+
+/// A page of signed checkpoints, oldest first.
+#[derive(Debug, Serialize)]
+pub struct CheckpointPage {
+    /// The instance's Ed25519 public key, hex.
+    pub public_key: String,
+    /// Number of checkpoints signed so far.
+    pub total: u64,
+    /// Checkpoints in signing order.
+    pub checkpoints: Vec<Checkpoint>,
+    /// Pass as `from` for the next page; absent at the end.
+    pub next_from: Option<u64>,
+}
+
+/// `GET /api/v1/log/checkpoints`: every signed checkpoint, oldest first, in pages.
+pub async fn checkpoints(
+    State(state): State<AppState>,
+    Query(q): Query<CheckpointsQuery>,
+) -> Result<Json<CheckpointPage>, ApiError> {
+    let limit = q.limit.unwrap_or(MAX_ENTRIES);
+    if !(1..=MAX_ENTRIES).contains(&limit) {
+        return Err(ApiError::invalid(format!(
+            "limit must be between 1 and {MAX_ENTRIES}"
+        )));
+    }
+    let all = state.store.log_checkpoints().await?;
+    let total = all.len() as u64;
+    let from = q.from.unwrap_or(0).min(total);
+    let end = from.saturating_add(u64::from(limit)).min(total);
+    let checkpoints = all
+        .into_iter()
+        .skip(from as usize)
+        .take((end - from) as usize)
+        .collect();
+    Ok(Json(CheckpointPage {
+        public_key: hex::encode(state.store.log_public_key().as_bytes()),
+        total,
+        checkpoints,
+        next_from: (end < total).then_some(end),
+    }))
+}
+
+/// `GET /api/v1/log/export`: the whole log in the export format (`s-express-translog/v1`,
+/// see `docs/transparency.md`), for `s-express log verify --file` or any other verifier.
+pub async fn export(State(state): State<AppState>) -> Result<Json<Export>, ApiError> {
+    Ok(Json(state.store.export_log().await?))
 }

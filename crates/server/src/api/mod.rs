@@ -1,10 +1,12 @@
 //! JSON handlers, one module per resource. Handlers stay thin: authenticate, load, ask the
 //! domain, save, answer with a view type from [`views`].
 
+pub mod bundle;
 pub mod cases;
 pub mod comments;
 pub mod log;
 pub mod openapi;
+pub mod public;
 pub mod queue;
 pub mod session;
 pub mod tokens;

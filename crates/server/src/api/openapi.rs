@@ -145,6 +145,19 @@ fn describe(base_url: &str, max_change_bytes: usize) -> Value {
                     "responses": { "200": ok("The caller.", "Me"), "401": unauthenticated.clone() }
                 }
             },
+            "/api/v1/me/notifications": {
+                "get": {
+                    "operationId": "getNotificationSettings", "summary": "Your notification settings (e-mail, events, outgoing webhook)", "tags": ["accounts"],
+                    "security": cookie_or_token.clone(),
+                    "responses": { "200": ok("The settings; the webhook secret is never shown here.", "NotificationSettings"), "401": unauthenticated.clone() }
+                },
+                "put": {
+                    "operationId": "putNotificationSettings", "summary": "Replace your notification settings; a new webhook secret is shown once", "tags": ["accounts"],
+                    "security": cookie_or_token.clone(),
+                    "requestBody": json_body("PutNotificationSettings"),
+                    "responses": { "200": ok("The saved settings, with `webhook_secret` when one was generated.", "NotificationSettings"), "401": unauthenticated.clone(), "403": forbidden.clone(), "422": invalid.clone() }
+                }
+            },
             "/api/v1/users": {
                 "post": {
                     "operationId": "register", "summary": "Register as a maintainer", "tags": ["accounts"], "security": [{}],
@@ -198,9 +211,19 @@ fn describe(base_url: &str, max_change_bytes: usize) -> Value {
                     "responses": { "200": ok("A page of published cases.", "PublishedPage"), "422": invalid.clone() }
                 },
                 "post": {
-                    "operationId": "createCase", "summary": "Forward a change (diff, patch or mbox)", "tags": ["cases"],
+                    "operationId": "createCase", "summary": "Forward a change (diff, patch or mbox as JSON, or a git bundle as a form)", "tags": ["cases"],
+                    "description": "JSON: the change text in `diff`. Form (`multipart/form-data`): a `metadata` field holding the same JSON object without `diff`, whose `revision` names the range inside the bundle (`main..feature`, or one commit), and a `bundle` field holding a self-contained bundle (`git bundle create change.bundle main feature`); thin bundles (made from `main..feature`) are refused with `invalid_change`. A single commit on its base is stored as `git format-patch` output, a longer range as the diff of the two trees.",
                     "security": cookie_or_token.clone(),
-                    "requestBody": json_body("CreateCase"),
+                    "requestBody": {
+                        "required": true,
+                        "content": {
+                            "application/json": { "schema": { "$ref": "#/components/schemas/CreateCase" } },
+                            "multipart/form-data": {
+                                "schema": { "$ref": "#/components/schemas/CreateCaseFromBundle" },
+                                "encoding": { "metadata": { "contentType": "application/json" }, "bundle": { "contentType": "application/x-git-bundle, application/octet-stream" } }
+                            }
+                        }
+                    },
                     "responses": {
                         "201": {
                             "description": "Received and durably stored; the analyzer runs next.",
@@ -208,7 +231,7 @@ fn describe(base_url: &str, max_change_bytes: usize) -> Value {
                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CreatedCase" } } }
                         },
                         "401": unauthenticated.clone(), "403": forbidden.clone(), "413": error_response("The change is over the maximum change size."),
-                        "415": error_response("The body is not JSON."), "422": error_response("Invalid input, or the change is not a readable diff/patch/mbox (`invalid_change`)."),
+                        "415": error_response("The body is neither JSON nor a multipart form."), "422": error_response("Invalid input, or the change is not a readable diff/patch/mbox or self-contained bundle (`invalid_change`)."),
                         "429": error_response("Too many submissions from this IP or account.")
                     }
                 }
@@ -227,11 +250,25 @@ fn describe(base_url: &str, max_change_bytes: usize) -> Value {
                     "responses": { "200": ok("The change text (attacker-controlled: escape before display).", "ChangeText"), "401": unauthenticated.clone(), "404": not_found.clone() }
                 }
             },
+            "/api/v1/cases/{id}/public": {
+                "get": {
+                    "operationId": "getPublicCase", "summary": "What the public may know of a case: while sealed, that it exists, its subgroups and its publication date; once published, the published case", "tags": ["cases"],
+                    "security": [{}], "parameters": id_param("The case id."),
+                    "responses": { "200": ok("The public view (the same for every caller).", "PublicCase"), "404": error_response("No such case."), "422": invalid.clone() }
+                }
+            },
             "/api/v1/cases/{id}/claim": {
                 "post": {
                     "operationId": "claimCase", "summary": "Claim a case (eligible experts)", "tags": ["cases"],
                     "security": cookie_or_token.clone(), "parameters": id_param("The case id."),
                     "responses": { "200": ok("The claimed case.", "Case"), "401": unauthenticated.clone(), "403": forbidden.clone(), "404": not_found.clone(), "409": conflict.clone() }
+                }
+            },
+            "/api/v1/cases/{id}/unclaim": {
+                "post": {
+                    "operationId": "unclaimCase", "summary": "Release your claim before assessing (the case returns to the queue when no claim remains)", "tags": ["cases"],
+                    "security": cookie_or_token.clone(), "parameters": id_param("The case id."),
+                    "responses": { "200": ok("The case after the release.", "Case"), "401": unauthenticated.clone(), "403": forbidden.clone(), "404": not_found.clone(), "409": conflict.clone() }
                 }
             },
             "/api/v1/cases/{id}/assessments": {
@@ -264,6 +301,22 @@ fn describe(base_url: &str, max_change_bytes: usize) -> Value {
                 "get": {
                     "operationId": "logCheckpoint", "summary": "The newest signed checkpoint", "tags": ["log"], "security": [{}],
                     "responses": { "200": ok("The checkpoint and the instance's public key.", "CheckpointView"), "404": error_response("No checkpoint signed yet.") }
+                }
+            },
+            "/api/v1/log/checkpoints": {
+                "get": {
+                    "operationId": "logCheckpoints", "summary": "Every signed checkpoint, oldest first", "tags": ["log"], "security": [{}],
+                    "parameters": [
+                        { "name": "from", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0, "default": 0 } },
+                        { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 1000 } }
+                    ],
+                    "responses": { "200": ok("A page of checkpoints.", "CheckpointPage"), "422": invalid.clone() }
+                }
+            },
+            "/api/v1/log/export": {
+                "get": {
+                    "operationId": "logExport", "summary": "The whole log and its checkpoints, for outside verification (format s-express-translog/v1, see docs/transparency.md)", "tags": ["log"], "security": [{}],
+                    "responses": { "200": ok("The export.", "LogExport") }
                 }
             },
             "/api/v1/cases/{id}/second-reviews": {
@@ -388,6 +441,29 @@ fn schemas() -> Value {
                 "csrf_token": { "type": ["string", "null"] }
             }
         },
+        "NotificationSettings": {
+            "type": "object", "required": ["events", "available_events", "email_delivery_configured"],
+            "properties": {
+                "email": { "type": ["string", "null"] },
+                "events": { "type": "array", "items": { "type": "string" } },
+                "available_events": { "type": "array", "items": { "type": "string", "enum": ["report-attached", "queued", "assessed", "second-review", "decided", "published"] } },
+                "webhook": {
+                    "type": ["object", "null"], "required": ["url", "secret_set"],
+                    "properties": { "url": { "type": "string" }, "secret_set": { "type": "boolean" } }
+                },
+                "email_delivery_configured": { "type": "boolean" },
+                "webhook_secret": { "type": "string", "description": "Only in the answer that generated it: HMAC-SHA256 key for X-S-Express-Signature." }
+            }
+        },
+        "PutNotificationSettings": {
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "email": { "type": ["string", "null"], "maxLength": 254 },
+                "events": { "type": ["array", "null"], "items": { "type": "string", "enum": ["report-attached", "queued", "assessed", "second-review", "decided", "published"] } },
+                "webhook_url": { "type": ["string", "null"], "maxLength": 2048 },
+                "rotate_webhook_secret": { "type": "boolean" }
+            }
+        },
         "CreateToken": {
             "type": "object", "required": ["name"], "additionalProperties": false,
             "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 100 }, "expires_in_days": { "type": ["integer", "null"], "minimum": 1, "maximum": 366 } }
@@ -423,6 +499,13 @@ fn schemas() -> Value {
                 "revision": { "type": ["string", "null"], "description": "base..head" }
             }
         },
+        "CreateCaseFromBundle": {
+            "type": "object", "required": ["metadata", "bundle"], "additionalProperties": false,
+            "properties": {
+                "metadata": { "type": "object", "description": "The fields of `CreateCase` except `diff`; `revision` (required here) is the range inside the bundle." },
+                "bundle": { "type": "string", "format": "binary", "description": "A self-contained git bundle (v2 or v3, SHA-1), at most twice the maximum change size." }
+            }
+        },
         "CreatedCase": {
             "type": "object", "required": ["id", "status", "url"],
             "properties": { "id": uuid, "status": { "type": "string" }, "url": { "type": "string" } }
@@ -441,6 +524,19 @@ fn schemas() -> Value {
                 "effective_verdict": { "type": ["object", "null"] }, "decision": { "type": ["object", "null"] },
                 "sla": { "type": "object" }, "participants": { "type": ["array", "null"] }, "timeline": { "type": "array" }
             }
+        },
+        "PublicCase": {
+            "type": "object", "required": ["state", "id", "subgroups", "subgroup_names", "grace_extensions"],
+            "properties": {
+                "state": { "type": "string", "enum": ["sealed", "published"] },
+                "id": uuid,
+                "subgroups": { "type": "array", "items": uuid },
+                "subgroup_names": { "type": "array", "items": { "type": "object", "required": ["id", "slug", "name"], "properties": { "id": uuid, "slug": { "type": "string" }, "name": { "type": "string" } } } },
+                "publishes_at": { "type": ["string", "null"], "format": "date-time", "description": "Sealed: when it publishes (null: never, closed as invalid)." },
+                "published_at": { "type": "string", "format": "date-time", "description": "Published only." },
+                "grace_extensions": { "type": "array", "description": "Public records of requested and granted extensions of the grace period." }
+            },
+            "description": "A published case also carries its source, revision, concern, report, triage, public assessments and second reviews, effective verdict, decision and embargo."
         },
         "AssessmentBody": {
             "type": "object",
@@ -486,6 +582,24 @@ fn schemas() -> Value {
                 "size": { "type": "integer" },
                 "entries": { "type": "array", "items": { "type": "object" } },
                 "next_from": { "type": ["integer", "null"] }
+            }
+        },
+        "CheckpointPage": {
+            "type": "object", "required": ["public_key", "total", "checkpoints"],
+            "properties": {
+                "public_key": { "type": "string", "description": "Ed25519, hex." },
+                "total": { "type": "integer" },
+                "checkpoints": { "type": "array", "items": { "type": "object" } },
+                "next_from": { "type": ["integer", "null"] }
+            }
+        },
+        "LogExport": {
+            "type": "object", "required": ["format", "public_key", "entries", "checkpoints"],
+            "properties": {
+                "format": { "const": "s-express-translog/v1" },
+                "public_key": { "type": "string", "description": "Ed25519, hex (informational: verify with a key obtained independently)." },
+                "entries": { "type": "array", "items": { "type": "object" } },
+                "checkpoints": { "type": "array", "items": { "type": "object" } }
             }
         },
         "CheckpointView": {
@@ -552,9 +666,11 @@ fn schemas() -> Value {
             "type": "object", "required": ["items"],
             "properties": {
                 "items": { "type": "array", "items": {
-                    "type": "object", "required": ["case_id", "project", "status", "tlp", "received_at", "sla_due", "subgroups", "suspicion"],
+                    "type": "object", "required": ["case_id", "project", "status", "reason", "tlp", "received_at", "sla_due", "subgroups", "suspicion"],
                     "properties": {
-                        "case_id": uuid, "project": { "type": "object" }, "status": { "type": "string" }, "tlp": { "type": "string" },
+                        "case_id": uuid, "project": { "type": "object" }, "status": { "type": "string" },
+                        "reason": { "type": "string", "enum": ["your-claim", "second-review", "unclaimed"], "description": "Why the case is in your queue." },
+                        "tlp": { "type": "string" },
                         "received_at": time, "sla_due": time,
                         "risk_band": { "type": ["string", "null"], "enum": ["low", "review", "high", null] },
                         "subgroups": { "type": "array", "items": uuid }, "suspicion": { "type": "integer" }

@@ -1,8 +1,11 @@
 //! The expert queue: `GET /api/v1/queue`.
 //!
-//! The store selects open cases routed to the expert's subgroups, without conflicted ones,
-//! earliest SLA deadline first. Each row is checked again here against the domain's
-//! eligibility and `may_view` (defence in depth: a query bug must not leak a case).
+//! The store selects open cases routed to the expert's subgroups (including assessed cases
+//! waiting for a second review), without conflicted ones, earliest SLA deadline first. Each row
+//! is checked again here against the domain's eligibility and `may_view` (defence in depth: a
+//! query bug must not leak a case), and the domain's queue rule says why the expert has
+//! something to do on it (`your-claim`, `second-review`, `unclaimed`); rows where they have
+//! nothing to do are left out.
 
 use std::collections::HashMap;
 
@@ -10,7 +13,9 @@ use axum::extract::State;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use sx_domain::{CaseId, CaseStatus, Project, ProjectId, RiskBand, Role, SubgroupId, TlpLabel};
+use sx_domain::{
+    CaseId, CaseStatus, Project, ProjectId, QueueReason, RiskBand, Role, SubgroupId, TlpLabel,
+};
 use sx_store::{QueueCursor, Store};
 use time::OffsetDateTime;
 
@@ -44,6 +49,8 @@ pub struct QueueItemView {
     pub project: ProjectView,
     /// Status.
     pub status: CaseStatus,
+    /// Why it is in the queue: `your-claim`, `second-review` or `unclaimed`.
+    pub reason: QueueReason,
     /// Label.
     pub tlp: TlpLabel,
     /// Receipt time.
@@ -116,6 +123,7 @@ pub async fn list(
         .into_iter()
         .map(|v| v.value)
         .collect();
+    let now = OffsetDateTime::now_utc();
     let mut projects: HashMap<ProjectId, Project> = HashMap::new();
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
@@ -136,10 +144,25 @@ pub async fn list(
             tracing::warn!(case = %case.id, user = %user.id, "the store queued a case the expert may not see; skipped");
             continue;
         }
+        let cases = std::slice::from_ref(case);
+        let entry = sx_domain::expert_queue(
+            cases,
+            std::slice::from_ref(project),
+            &subgroups,
+            user,
+            &state.policy,
+            now,
+        );
+        let Some(reason) = entry.first().map(|e| e.reason) else {
+            // Open and routed, but nothing for this expert to do (claimed by others, or a
+            // second review of their own assessment).
+            continue;
+        };
         items.push(QueueItemView {
             case_id: case.id,
             project: project.into(),
             status: case.status,
+            reason,
             tlp: case.tlp,
             received_at: case.received_at,
             sla_due: row.sla_due,

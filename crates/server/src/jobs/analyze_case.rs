@@ -1,8 +1,10 @@
 //! `AnalyzeCase`: runs the analyzer on a received change, attaches the automated report and
 //! routes the case to subgroups (automated triage).
 //!
-//! The payload carries the change text itself, so the job is self-contained and any replica can
-//! run it. Idempotent: a case that already has a report is left alone. Routing uses the
+//! The payload names the case; the change text is read from the store by the case's
+//! `patch_ref` (stored in the same transaction as the case and this job), so any replica can
+//! run it. Jobs enqueued by older versions carry the text in the payload and still run.
+//! Idempotent: a case that already has a report is left alone. Routing uses the
 //! domain's `route` on the touched paths and the findings' tags; when nothing matches, a
 //! subgroup with the slug [`FALLBACK_SUBGROUP`] takes the case if one exists, otherwise the
 //! case stays `received` (report attached) for a coordinator to triage.
@@ -35,29 +37,32 @@ const ORPHAN_AFTER: time::Duration = time::Duration::minutes(10);
 pub struct Payload {
     /// The case to analyze.
     pub case_id: CaseId,
-    /// The change text as submitted.
-    pub change: String,
+    /// The change text, in jobs enqueued before change texts moved into the database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
 }
 
-/// Enqueues the analysis of a case's change.
+/// The analysis job of a case, due now; pass it to [`sx_store::Store::submit_case`] so it is
+/// committed with the case.
+#[must_use]
+pub fn job(case_id: CaseId, now: OffsetDateTime) -> NewJob {
+    NewJob::now(NAME, serde_json::json!({ "case_id": case_id }), now)
+}
+
+/// Enqueues the analysis of a stored case's change again (e.g. after the rules changed).
 ///
 /// # Errors
 /// When the store fails.
 pub async fn enqueue(
     state: &AppState,
     case_id: CaseId,
-    change: &str,
     now: OffsetDateTime,
 ) -> Result<Uuid, StoreError> {
-    let payload = serde_json::json!({ "case_id": case_id, "change": change });
-    state
-        .store
-        .enqueue_job(&NewJob::now(NAME, payload, now))
-        .await
+    state.store.enqueue_job(&job(case_id, now)).await
 }
 
 /// The analyzer's report summarised for the domain, plus the touched paths for routing.
-fn summarise(report: &Report) -> Result<AutomatedReport, String> {
+pub(crate) fn summarise(report: &Report) -> Result<AutomatedReport, String> {
     let band = match report.risk.band {
         sx_analyzer::Band::Low => RiskBand::Low,
         sx_analyzer::Band::Review => RiskBand::Review,
@@ -98,7 +103,7 @@ fn summarise(report: &Report) -> Result<AutomatedReport, String> {
 }
 
 /// Parses and analyzes the change (CPU-bound: call on the blocking pool).
-fn analyze(state: &AppState, change: &str) -> Result<(Report, Vec<String>), String> {
+pub(crate) fn analyze(state: &AppState, change: &str) -> Result<(Report, Vec<String>), String> {
     let limits = sx_analyzer::diff::Limits {
         max_input_bytes: state.config.max_change_bytes,
         ..Default::default()
@@ -134,21 +139,42 @@ pub async fn run(state: &AppState, job: &sx_store::Job) -> Result<(), String> {
     let payload: Payload = serde_json::from_value(job.payload.clone())
         .map_err(|e| format!("malformed {NAME} payload: {e}"))?;
     let store_err = |e: StoreError| e.to_string();
-    if state
+    let Some(case) = state
         .store
         .get_case(payload.case_id)
         .await
         .map_err(store_err)?
-        .is_none()
-    {
+    else {
         if OffsetDateTime::now_utc() - job.created_at > ORPHAN_AFTER {
             tracing::warn!(case = %payload.case_id, "analysis job for a case that was never stored; retiring it");
             return Ok(());
         }
         return Err(format!("case {} is not stored yet", payload.case_id));
+    };
+    if case.value.report.is_some() {
+        return Ok(());
     }
+    let change = match payload.change {
+        Some(text) => text,
+        None => {
+            let reference =
+                case.value.source.patch_ref.as_deref().ok_or_else(|| {
+                    format!("case {} has no change text to analyze", payload.case_id)
+                })?;
+            state
+                .store
+                .get_change_text(reference)
+                .await
+                .map_err(store_err)?
+                .ok_or_else(|| {
+                    format!(
+                        "the change text {reference} of case {} is not in the database",
+                        payload.case_id
+                    )
+                })?
+        }
+    };
     let worker_state = state.clone();
-    let change = payload.change;
     let (report, paths) = tokio::task::spawn_blocking(move || analyze(&worker_state, &change))
         .await
         .map_err(|e| format!("the analyzer panicked: {e}"))??;

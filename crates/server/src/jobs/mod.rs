@@ -3,10 +3,19 @@
 //! Jobs are rows in the store's durable queue. The worker leases one job at a time for
 //! [`LEASE`]; if the process dies, the lease expires and another worker (on any replica) takes
 //! the job over, so every job must be idempotent. A failed attempt is retried with the store's
-//! backoff and dead-lettered after its attempt budget. On shutdown the worker finishes the job
-//! it holds (so no lease is left held) and stops leasing.
+//! backoff and dead-lettered after its attempt budget. On shutdown the worker stops leasing and
+//! gives the job it holds [`SHUTDOWN_GRACE`] to finish; a job still running then is abandoned
+//! and its lease released ([`sx_store::Store::release_job`]): the job is queued again at once,
+//! for another replica or the next start, and the interrupted attempt does not count as a
+//! failure. (Abandoning is safe because jobs are idempotent and write in transactions.)
 
 pub mod analyze_case;
+pub mod forge_comment;
+pub mod forge_forward;
+pub mod forge_revision;
+pub mod generate_reports;
+pub mod notify_email;
+pub mod notify_webhook;
 pub mod publish_case;
 
 use std::time::Duration;
@@ -18,10 +27,23 @@ use tokio::sync::watch;
 use crate::AppState;
 
 /// Every registered job name.
-pub const REGISTERED: &[&str] = &[analyze_case::NAME, publish_case::NAME];
+pub const REGISTERED: &[&str] = &[
+    analyze_case::NAME,
+    generate_reports::NAME,
+    publish_case::NAME,
+    notify_email::NAME,
+    notify_webhook::NAME,
+    forge_forward::NAME,
+    forge_revision::NAME,
+    forge_comment::NAME,
+];
 
 /// How long a worker holds a job before another may take it over.
 pub const LEASE: Duration = Duration::from_secs(300);
+
+/// How long the job in hand may still run after a shutdown signal before it is abandoned and
+/// its lease released. Shorter than the usual 30 s a service manager waits before SIGKILL.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// How often an idle worker polls for jobs enqueued by other replicas.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -59,6 +81,9 @@ pub(crate) async fn project_and_subgroups(
 
 /// Housekeeping; failures are logged and retried at the next interval.
 pub async fn maintenance(state: &AppState) {
+    if let Err(e) = generate_reports::schedule(state, OffsetDateTime::now_utc()).await {
+        tracing::error!(error = %e, "could not schedule trend reports");
+    }
     if let Err(e) = sign_checkpoint_if_grown(state).await {
         tracing::error!(error = %e, "could not sign a log checkpoint");
     }
@@ -97,7 +122,17 @@ pub async fn sign_checkpoint_if_grown(state: &AppState) -> Result<bool, StoreErr
 async fn dispatch(state: &AppState, job: &Job) -> Result<(), String> {
     match job.name.as_str() {
         analyze_case::NAME => analyze_case::run(state, job).await,
-        publish_case::NAME => publish_case::run(state, job).await,
+        generate_reports::NAME => generate_reports::run(state, job).await,
+        publish_case::NAME => {
+            publish_case::run(state, job).await?;
+            forge_comment::after_publication(state, job).await;
+            Ok(())
+        }
+        forge_forward::NAME => forge_forward::run(state, job).await,
+        forge_revision::NAME => forge_revision::run(state, job).await,
+        forge_comment::NAME => forge_comment::run(state, job).await,
+        notify_email::NAME => notify_email::run(state, job).await,
+        notify_webhook::NAME => notify_webhook::run(state, job).await,
         other => Err(format!(
             "no job named {other:?} is registered in this binary (known: {}); was it enqueued by a newer version?",
             REGISTERED.join(", ")
@@ -123,8 +158,20 @@ pub async fn work_once(
     };
     let started = std::time::Instant::now();
     let outcome = dispatch(state, &job).await;
+    record(state, &job, worker, &outcome, started).await?;
+    Ok(Some((job, outcome)))
+}
+
+/// Stores the outcome of a finished attempt.
+async fn record(
+    state: &AppState,
+    job: &Job,
+    worker: &str,
+    outcome: &Result<(), String>,
+    started: std::time::Instant,
+) -> Result<(), StoreError> {
     let now = OffsetDateTime::now_utc();
-    match &outcome {
+    match outcome {
         Ok(()) => {
             state.store.complete_job(job.id, worker, now).await?;
             tracing::info!(job = %job.id, name = %job.name, elapsed_ms = started.elapsed().as_millis(), "job done");
@@ -134,7 +181,60 @@ pub async fn work_once(
             tracing::warn!(job = %job.id, name = %job.name, attempt = job.attempts, %error, state = ?next, "job failed");
         }
     }
-    Ok(Some((job, outcome)))
+    Ok(())
+}
+
+/// Runs `work` to completion unless `stop` turns true; after that it gets `grace` more.
+/// `None` when it was abandoned (dropped) unfinished.
+pub async fn run_unless_stopped<F: std::future::Future>(
+    work: F,
+    stop: &mut watch::Receiver<bool>,
+    grace: Duration,
+) -> Option<F::Output> {
+    tokio::pin!(work);
+    tokio::select! {
+        out = &mut work => return Some(out),
+        // A dropped sender also means "stop".
+        _ = stop.wait_for(|stopped| *stopped) => {}
+    }
+    tokio::time::timeout(grace, work).await.ok()
+}
+
+/// Like [`work_once`], but a shutdown (`stop` turning true) gives the job `grace` to finish
+/// and then releases its lease. Returns whether a job was leased.
+///
+/// # Errors
+/// When the store fails to lease, record the outcome or release the lease.
+pub async fn work_once_until_stopped(
+    state: &AppState,
+    worker: &str,
+    stop: &mut watch::Receiver<bool>,
+    grace: Duration,
+) -> Result<bool, StoreError> {
+    let Some(job) = state
+        .store
+        .lease_job(worker, LEASE, OffsetDateTime::now_utc())
+        .await?
+    else {
+        return Ok(false);
+    };
+    let started = std::time::Instant::now();
+    match run_unless_stopped(dispatch(state, &job), stop, grace).await {
+        Some(outcome) => record(state, &job, worker, &outcome, started).await?,
+        None => {
+            state
+                .store
+                .release_job(job.id, worker, OffsetDateTime::now_utc())
+                .await?;
+            tracing::warn!(
+                job = %job.id,
+                name = %job.name,
+                grace_s = grace.as_secs(),
+                "shutting down: the job did not finish in time; its lease was released and it runs again elsewhere"
+            );
+        }
+    }
+    Ok(true)
 }
 
 /// The worker loop: runs due jobs until `stop` turns true.
@@ -143,6 +243,7 @@ pub async fn run_worker(state: AppState, mut stop: watch::Receiver<bool>) {
     tracing::info!(%worker, "job worker started");
     let mut error_backoff = Duration::from_millis(500);
     let mut last_maintenance: Option<std::time::Instant> = None;
+    let mut last_notify_scan: Option<std::time::Instant> = None;
     loop {
         if *stop.borrow() {
             break;
@@ -151,12 +252,17 @@ pub async fn run_worker(state: AppState, mut stop: watch::Receiver<bool>) {
             last_maintenance = Some(std::time::Instant::now());
             maintenance(&state).await;
         }
-        match work_once(&state, &worker).await {
-            Ok(Some(_)) => {
+        // Notifications follow the transparency log (see crate::notify).
+        if last_notify_scan.is_none_or(|t| t.elapsed() >= crate::notify::SCAN_INTERVAL) {
+            last_notify_scan = Some(std::time::Instant::now());
+            crate::notify::scan_and_log(&state).await;
+        }
+        match work_once_until_stopped(&state, &worker, &mut stop, SHUTDOWN_GRACE).await {
+            Ok(true) => {
                 error_backoff = Duration::from_millis(500);
                 continue;
             }
-            Ok(None) => {
+            Ok(false) => {
                 let stopped = tokio::select! {
                     () = state.job_wakeup.notified() => false,
                     () = tokio::time::sleep(POLL_INTERVAL) => false,
@@ -180,4 +286,61 @@ pub async fn run_worker(state: AppState, mut stop: watch::Receiver<bool>) {
         }
     }
     tracing::info!(%worker, "job worker stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHORT: Duration = Duration::from_millis(50);
+
+    #[tokio::test]
+    async fn work_that_finishes_before_a_stop_returns_its_output() {
+        let (_tx, mut rx) = watch::channel(false);
+        assert_eq!(
+            run_unless_stopped(async { 7 }, &mut rx, SHORT).await,
+            Some(7)
+        );
+    }
+
+    #[tokio::test]
+    async fn work_still_running_after_the_grace_period_is_abandoned() {
+        let (tx, mut rx) = watch::channel(false);
+        let stopper = tokio::spawn(async move {
+            tokio::time::sleep(SHORT).await;
+            let _ = tx.send(true);
+            tx
+        });
+        let started = std::time::Instant::now();
+        let out = run_unless_stopped(std::future::pending::<()>(), &mut rx, SHORT).await;
+        assert_eq!(out, None);
+        let elapsed = started.elapsed();
+        assert!(elapsed >= SHORT * 2, "stop + grace, got {elapsed:?}");
+        assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+        drop(stopper.await);
+    }
+
+    #[tokio::test]
+    async fn work_that_finishes_within_the_grace_period_is_kept() {
+        let (tx, mut rx) = watch::channel(true);
+        let out = run_unless_stopped(
+            async {
+                tokio::time::sleep(SHORT).await;
+                "done"
+            },
+            &mut rx,
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(out, Some("done"));
+        drop(tx);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_stop_sender_counts_as_a_stop() {
+        let (tx, mut rx) = watch::channel(false);
+        drop(tx);
+        let out = run_unless_stopped(std::future::pending::<()>(), &mut rx, SHORT).await;
+        assert_eq!(out, None);
+    }
 }

@@ -32,15 +32,22 @@ pub struct Payload {
 /// # Errors
 /// When the store fails.
 pub async fn schedule(state: &AppState, case: &Case) -> Result<Option<Uuid>, StoreError> {
-    let Some(at) = case.publication_date(&state.policy) else {
-        return Ok(None);
-    };
+    match job(state, case) {
+        Some(job) => state.store.enqueue_job(&job).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The publication job of `case` at its current publication date (`None` for cases that never
+/// publish); a submission passes it to [`sx_store::Store::submit_case`].
+#[must_use]
+pub fn job(state: &AppState, case: &Case) -> Option<NewJob> {
+    let at = case.publication_date(&state.policy)?;
     let payload = serde_json::json!({ "case_id": case.id });
-    let job = NewJob {
+    Some(NewJob {
         run_at: at,
         ..NewJob::now(NAME, payload, at)
-    };
-    state.store.enqueue_job(&job).await.map(Some)
+    })
 }
 
 /// Runs the job.

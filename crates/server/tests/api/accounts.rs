@@ -11,6 +11,17 @@ use time::OffsetDateTime;
 
 use crate::util::{TestApp, TestResponse};
 
+crate::both_backends!(
+    logging_in_sets_an_http_only_same_site_cookie_and_returns_the_csrf_token,
+    over_https_the_session_cookie_is_secure_and_host_prefixed,
+    a_wrong_password_and_an_unknown_handle_get_the_same_answer,
+    logins_are_rate_limited_per_account,
+    cookie_authenticated_state_changes_need_the_csrf_token,
+    tokens_are_shown_once_listed_without_secrets_and_dead_once_revoked,
+    logging_out_ends_the_session,
+    maintainers_register_and_experts_join_only_by_a_coordinators_invitation,
+);
+
 const PASSWORD: &str = "correct horse battery staple";
 
 async fn user_with_password(app: &TestApp, handle: &str) {
@@ -65,7 +76,6 @@ async fn with_cookie(
     app.send(request.unwrap()).await
 }
 
-#[tokio::test]
 async fn logging_in_sets_an_http_only_same_site_cookie_and_returns_the_csrf_token() {
     let app = TestApp::new().await;
     user_with_password(&app, "alice").await;
@@ -98,7 +108,6 @@ async fn logging_in_sets_an_http_only_same_site_cookie_and_returns_the_csrf_toke
     assert_eq!(me.json["csrf_token"], csrf.as_str());
 }
 
-#[tokio::test]
 async fn over_https_the_session_cookie_is_secure_and_host_prefixed() {
     let app = TestApp::with(ConfigLayer {
         public_base_url: Some("https://sx.example".into()),
@@ -115,7 +124,6 @@ async fn over_https_the_session_cookie_is_secure_and_host_prefixed() {
     assert!(r.headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
 }
 
-#[tokio::test]
 async fn a_wrong_password_and_an_unknown_handle_get_the_same_answer() {
     let app = TestApp::new().await;
     user_with_password(&app, "alice").await;
@@ -126,7 +134,6 @@ async fn a_wrong_password_and_an_unknown_handle_get_the_same_answer() {
     assert!(wrong.headers.get(header::SET_COOKIE).is_none());
 }
 
-#[tokio::test]
 async fn logins_are_rate_limited_per_account() {
     let app = TestApp::with(ConfigLayer {
         login_burst: Some(2),
@@ -147,7 +154,6 @@ async fn logins_are_rate_limited_per_account() {
     assert!(limited.headers.contains_key(header::RETRY_AFTER));
 }
 
-#[tokio::test]
 async fn cookie_authenticated_state_changes_need_the_csrf_token() {
     let app = TestApp::new().await;
     user_with_password(&app, "alice").await;
@@ -191,7 +197,6 @@ async fn cookie_authenticated_state_changes_need_the_csrf_token() {
     assert_eq!(ok.status, StatusCode::CREATED, "{:?}", ok.json);
 }
 
-#[tokio::test]
 async fn tokens_are_shown_once_listed_without_secrets_and_dead_once_revoked() {
     let app = TestApp::new().await;
     user_with_password(&app, "alice").await;
@@ -260,7 +265,6 @@ async fn tokens_are_shown_once_listed_without_secrets_and_dead_once_revoked() {
     );
 }
 
-#[tokio::test]
 async fn logging_out_ends_the_session() {
     let app = TestApp::new().await;
     user_with_password(&app, "alice").await;
@@ -290,7 +294,6 @@ async fn logging_out_ends_the_session() {
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
 async fn maintainers_register_and_experts_join_only_by_a_coordinators_invitation() {
     let app = TestApp::new().await;
     let registered = app

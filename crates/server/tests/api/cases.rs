@@ -9,6 +9,23 @@ use sx_store::Store;
 
 use crate::util::{DODGY_DIFF, TestApp, TestUser, assessment, submission};
 
+crate::both_backends!(
+    a_submission_is_stored_before_the_ack_and_analysed_and_routed_by_the_job,
+    the_running_worker_attaches_the_report_within_a_second_of_receipt,
+    only_maintainers_may_submit_and_only_to_projects_they_maintain,
+    malformed_submissions_are_refused_with_a_clear_code,
+    submissions_are_rate_limited_per_account,
+    an_expert_finds_claims_and_assesses_and_the_maintainer_decides,
+    a_malicious_verdict_asks_for_a_second_review,
+    a_conflicted_expert_neither_sees_nor_can_claim_the_case,
+    roles_are_checked_before_anything_else,
+    a_decided_case_is_published_by_the_job_then_public_and_the_log_verifies,
+    a_case_nobody_decides_has_its_publication_scheduled_at_the_grace_deadline,
+    an_independent_second_expert_makes_a_malicious_verdict_final,
+    a_grace_extension_needs_two_different_coordinators_and_moves_the_publication,
+    an_approved_embargo_holds_publication_after_the_decision,
+);
+
 async fn affiliate(app: &TestApp, expert: &TestUser, organization: &str) {
     let record = app
         .state
@@ -40,7 +57,6 @@ fn kinds(case: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
 async fn a_submission_is_stored_before_the_ack_and_analysed_and_routed_by_the_job() {
     let app = TestApp::new().await;
     let alice = app.maintainer("alice").await;
@@ -100,7 +116,6 @@ async fn a_submission_is_stored_before_the_ack_and_analysed_and_routed_by_the_jo
     assert_eq!(app.run_jobs().await, 0);
 }
 
-#[tokio::test]
 async fn the_running_worker_attaches_the_report_within_a_second_of_receipt() {
     let app = TestApp::new().await;
     let alice = app.maintainer("alice").await;
@@ -121,7 +136,6 @@ async fn the_running_worker_attaches_the_report_within_a_second_of_receipt() {
     assert!(attached, "no report after {:?}", started.elapsed());
 }
 
-#[tokio::test]
 async fn only_maintainers_may_submit_and_only_to_projects_they_maintain() {
     let app = TestApp::new().await;
     let alice = app.maintainer("alice").await;
@@ -152,7 +166,6 @@ async fn only_maintainers_may_submit_and_only_to_projects_they_maintain() {
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
 async fn malformed_submissions_are_refused_with_a_clear_code() {
     let app = TestApp::with(ConfigLayer {
         max_change_bytes: Some(4096),
@@ -202,7 +215,6 @@ async fn malformed_submissions_are_refused_with_a_clear_code() {
     assert_eq!(app.run_jobs().await, 0);
 }
 
-#[tokio::test]
 async fn submissions_are_rate_limited_per_account() {
     let app = TestApp::with(ConfigLayer {
         submit_burst: Some(1),
@@ -221,7 +233,6 @@ async fn submissions_are_rate_limited_per_account() {
     );
 }
 
-#[tokio::test]
 async fn an_expert_finds_claims_and_assesses_and_the_maintainer_decides() {
     let app = TestApp::new().await;
     let alice = app.maintainer("alice").await;
@@ -297,7 +308,6 @@ async fn an_expert_finds_claims_and_assesses_and_the_maintainer_decides() {
     );
 }
 
-#[tokio::test]
 async fn a_malicious_verdict_asks_for_a_second_review() {
     let app = TestApp::new().await;
     let alice = app.maintainer("alice").await;
@@ -319,7 +329,6 @@ async fn a_malicious_verdict_asks_for_a_second_review() {
     assert_eq!(r.json["second_reviews"][0]["status"], "requested");
 }
 
-#[tokio::test]
 async fn a_conflicted_expert_neither_sees_nor_can_claim_the_case() {
     let app = TestApp::new().await;
     let alice = app.maintainer("alice").await;
@@ -340,7 +349,6 @@ async fn a_conflicted_expert_neither_sees_nor_can_claim_the_case() {
     assert_eq!(claim.status, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
 async fn roles_are_checked_before_anything_else() {
     let app = TestApp::new().await;
     let alice = app.maintainer("alice").await;
@@ -357,7 +365,6 @@ async fn roles_are_checked_before_anything_else() {
     );
 }
 
-#[tokio::test]
 async fn a_decided_case_is_published_by_the_job_then_public_and_the_log_verifies() {
     let app = TestApp::new().await;
     let alice = app.maintainer("alice").await;
@@ -440,7 +447,6 @@ async fn a_decided_case_is_published_by_the_job_then_public_and_the_log_verifies
     );
 }
 
-#[tokio::test]
 async fn a_case_nobody_decides_has_its_publication_scheduled_at_the_grace_deadline() {
     let app = TestApp::new().await;
     let alice = app.maintainer("alice").await;
@@ -473,7 +479,6 @@ async fn a_case_nobody_decides_has_its_publication_scheduled_at_the_grace_deadli
     );
 }
 
-#[tokio::test]
 async fn an_independent_second_expert_makes_a_malicious_verdict_final() {
     let app = TestApp::new().await;
     let alice = app.maintainer("alice").await;
@@ -531,7 +536,6 @@ async fn an_independent_second_expert_makes_a_malicious_verdict_final() {
     assert_eq!(asked.status, StatusCode::CREATED, "{:?}", asked.json);
 }
 
-#[tokio::test]
 async fn a_grace_extension_needs_two_different_coordinators_and_moves_the_publication() {
     let app = TestApp::new().await;
     let alice = app.maintainer("alice").await;
@@ -592,7 +596,6 @@ async fn a_grace_extension_needs_two_different_coordinators_and_moves_the_public
     );
 }
 
-#[tokio::test]
 async fn an_approved_embargo_holds_publication_after_the_decision() {
     let app = TestApp::new().await;
     let alice = app.maintainer("alice").await;

@@ -1,9 +1,11 @@
 //! In-process tests of the HTTP API: the real router on a SQLite store in a temporary
 //! directory, driven with `tower::ServiceExt::oneshot`, with per-role request helpers.
 //!
-//! `S_EXPRESS_TEST_SERVER_BACKEND=postgres` runs the same suite on PostgreSQL instead (each test
-//! in a fresh schema of the database named by `S_EXPRESS_TEST_POSTGRES_URL`, default
-//! `postgres://postgres@127.0.0.1:5432/test`, dropped afterwards).
+//! Every test is an `async fn` written once; `both_backends!` generates a `sqlite::…` and a
+//! `postgres::…` test for it. SQLite runs get a fresh temporary file; PostgreSQL runs get a fresh
+//! schema (random name) in the database named by `S_EXPRESS_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`), dropped afterwards. An unreachable PostgreSQL
+//! fails the postgres tests; set `S_EXPRESS_TEST_POSTGRES=skip` to skip them deliberately.
 
 #![allow(
     clippy::disallowed_methods,
@@ -13,9 +15,37 @@
 )]
 
 mod accounts;
+mod bundle;
 mod cases;
+mod dataset;
 mod openapi;
+mod pages;
+mod reports;
 mod security;
 mod serving;
 mod tlp;
+mod tlp_matrix;
 mod util;
+
+/// Generates `sqlite::<name>` and `postgres::<name>` tests from `async fn <name>()`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    $crate::util::Backend::Sqlite.run(super::$name()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    $crate::util::Backend::Postgres.run(super::$name()).await;
+                }
+            )*
+        }
+    };
+}

@@ -7,7 +7,11 @@ use sx_server::routes::ROUTES;
 
 use crate::util::TestApp;
 
-#[tokio::test]
+crate::both_backends!(
+    every_route_is_documented_and_every_documented_route_exists,
+    every_route_in_the_table_is_served_by_the_router,
+);
+
 async fn every_route_is_documented_and_every_documented_route_exists() {
     let app = TestApp::new().await;
     let r = app.get_anon("/api/v1/openapi.json").await;
@@ -31,7 +35,6 @@ async fn every_route_is_documented_and_every_documented_route_exists() {
     assert_eq!(documented, routed);
 }
 
-#[tokio::test]
 async fn every_route_in_the_table_is_served_by_the_router() {
     let app = TestApp::new().await;
     for route in ROUTES {

@@ -6,6 +6,14 @@ use sx_server::ConfigLayer;
 
 use crate::util::{TestApp, TestResponse, submission};
 
+crate::both_backends!(
+    every_answer_carries_the_security_headers_even_errors,
+    unknown_methods_and_malformed_ids_answer_in_json,
+    bad_bodies_answer_in_json_with_stable_codes,
+    a_body_over_the_limit_gets_a_json_413_that_says_what_to_do,
+    bad_credentials_are_refused_not_downgraded_to_anonymous,
+);
+
 fn assert_security_headers(r: &TestResponse) {
     let csp = r
         .headers
@@ -28,7 +36,6 @@ fn assert_security_headers(r: &TestResponse) {
     assert_eq!(r.headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
 }
 
-#[tokio::test]
 async fn every_answer_carries_the_security_headers_even_errors() {
     let app = TestApp::new().await;
     let ok = app.get_anon("/api/v1/health").await;
@@ -37,7 +44,7 @@ async fn every_answer_carries_the_security_headers_even_errors() {
         (StatusCode::OK, Some("ok"))
     );
     assert_security_headers(&ok);
-    let missing = app.get_anon("/nope").await;
+    let missing = app.get_anon("/api/v1/nope").await;
     assert_eq!(
         (missing.status, missing.code()),
         (StatusCode::NOT_FOUND, "not_found")
@@ -45,7 +52,6 @@ async fn every_answer_carries_the_security_headers_even_errors() {
     assert_security_headers(&missing);
 }
 
-#[tokio::test]
 async fn unknown_methods_and_malformed_ids_answer_in_json() {
     let app = TestApp::new().await;
     let r = app.call(Method::PUT, "/api/v1/health", None, None).await;
@@ -57,7 +63,6 @@ async fn unknown_methods_and_malformed_ids_answer_in_json() {
     assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
 }
 
-#[tokio::test]
 async fn bad_bodies_answer_in_json_with_stable_codes() {
     let app = TestApp::new().await;
     let alice = app.maintainer("alice").await;
@@ -87,7 +92,6 @@ async fn bad_bodies_answer_in_json_with_stable_codes() {
     );
 }
 
-#[tokio::test]
 async fn a_body_over_the_limit_gets_a_json_413_that_says_what_to_do() {
     let app = TestApp::with(ConfigLayer {
         max_change_bytes: Some(1024),
@@ -109,7 +113,6 @@ async fn a_body_over_the_limit_gets_a_json_413_that_says_what_to_do() {
     );
 }
 
-#[tokio::test]
 async fn bad_credentials_are_refused_not_downgraded_to_anonymous() {
     let app = TestApp::new().await;
     let r = app

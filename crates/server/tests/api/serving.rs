@@ -7,7 +7,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::util::TestApp;
 
-#[tokio::test]
+crate::both_backends!(the_server_answers_over_tcp_runs_jobs_and_stops_cleanly_on_shutdown,);
+
 async fn the_server_answers_over_tcp_runs_jobs_and_stops_cleanly_on_shutdown() {
     let app = TestApp::with(ConfigLayer {
         run_worker: Some(true),

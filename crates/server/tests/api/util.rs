@@ -42,17 +42,54 @@ pub struct TestApp {
     pg_schema: Option<(String, String)>,
 }
 
-fn postgres_url() -> Option<String> {
-    (std::env::var("S_EXPRESS_TEST_SERVER_BACKEND").as_deref() == Ok("postgres")).then(|| {
-        std::env::var("S_EXPRESS_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-    })
+/// The database a test runs on. The `both_backends!` macro runs every test once per backend;
+/// the choice travels to [`TestApp::with`] in a task-local.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in the test's temporary directory.
+    Sqlite,
+    /// A fresh schema in the PostgreSQL database named by `S_EXPRESS_TEST_POSTGRES_URL`,
+    /// dropped afterwards.
+    Postgres,
+}
+
+tokio::task_local! {
+    static BACKEND: Backend;
+}
+
+impl Backend {
+    /// Runs one test body on this backend. A PostgreSQL run returns at once (passing) when
+    /// `S_EXPRESS_TEST_POSTGRES=skip`; otherwise an unreachable PostgreSQL fails the test.
+    pub async fn run(self, test: impl std::future::Future<Output = ()>) {
+        if self == Backend::Postgres
+            && std::env::var("S_EXPRESS_TEST_POSTGRES").is_ok_and(|v| v == "skip")
+        {
+            eprintln!("S_EXPRESS_TEST_POSTGRES=skip: skipping the PostgreSQL run of this test");
+            return;
+        }
+        BACKEND.scope(self, test).await;
+    }
+
+    /// The backend of the running test (SQLite outside `both_backends!`).
+    pub fn current() -> Backend {
+        BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite)
+    }
+}
+
+fn postgres_url() -> String {
+    std::env::var("S_EXPRESS_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
 async fn open_postgres(url: &str, config: &Config) -> (sx_store::AnyStore, String) {
     use sqlx::Executor as _;
     let schema = format!("sx_server_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(url).await.unwrap();
+    let admin = sqlx::PgPool::connect(url).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL at {url} is unreachable ({e}). Start it, point S_EXPRESS_TEST_POSTGRES_URL at one, \
+             or set S_EXPRESS_TEST_POSTGRES=skip to skip the PostgreSQL half of the API suite"
+        )
+    });
     admin
         .execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
         .await
@@ -130,15 +167,16 @@ impl TestApp {
             ..ConfigLayer::default()
         };
         let config = Config::resolve(layer.over(defaults)).unwrap();
-        let (state, pg_schema) = match postgres_url() {
-            Some(url) => {
+        let (state, pg_schema) = match Backend::current() {
+            Backend::Postgres => {
+                let url = postgres_url();
                 let (store, schema) = open_postgres(&url, &config).await;
                 (
                     AppState::with_store(config, store).unwrap(),
                     Some((url, schema)),
                 )
             }
-            None => (AppState::open(config).await.unwrap(), None),
+            Backend::Sqlite => (AppState::open(config).await.unwrap(), None),
         };
         let router = sx_server::routes::router(state.clone());
         TestApp {
@@ -163,6 +201,17 @@ impl TestApp {
             headers,
             json,
         }
+    }
+
+    /// Sends a request; returns the status and the body as text (for HTML, feeds and leak
+    /// checks by content).
+    pub async fn send_raw(&self, request: Request<Body>) -> (StatusCode, String) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 64 << 20)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// Sends a request with an optional bearer token and JSON body.

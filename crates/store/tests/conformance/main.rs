@@ -18,9 +18,13 @@
 )]
 
 mod cases;
+mod changes;
 mod durability;
 mod fixtures;
+mod forge;
 mod jobs;
+mod notify;
+mod reports;
 mod translog;
 mod users;
 

@@ -1,0 +1,307 @@
+// The S-Express web UI in headless Chromium, by clicking, as the people who use it:
+//
+//   a maintainer registers and submits two changes (a realistic install-hook stealer and a
+//   hostile one full of injection attempts and hidden characters) and sees the automated
+//   assessment; the public sees only that sealed cases exist; expert ada finds them in her
+//   queue, claims and assesses them malicious; expert grace gives the second review; the
+//   maintainer decides; the public then reads the published cases.
+//
+// Every page on the way gets the same guards (no dialog, no console error, no request to any
+// origin but the instance, no live injected markup), axe-core, and a desktop and a phone
+// screenshot. Run by crates/cli/tests/e2e/browser.rs, which starts the instance and creates
+// the admin and the experts; exits non-zero with every problem listed.
+
+import {
+  env, launch, person, open, clickAndWait, inspect, eventually, step, problem, problems, StepFailed,
+} from './lib.mjs';
+import { journeyChange, hostileChange, hostileConcern, PAYLOADS, HIDDEN } from './changes.mjs';
+
+const LIMIT_MS = 200_000;
+const started = Date.now();
+const watchdog = setTimeout(() => {
+  console.log(`the suite did not finish within ${LIMIT_MS / 1000} s`);
+  report();
+  process.exit(2);
+}, LIMIT_MS);
+
+const MAINTAINER = 'mona';
+const [EXPERT, REVIEWER] = env.experts;
+const JOURNEY_CONCERN = 'A first-time contributor says "typo" but adds a postinstall script that talks to webhook.site.';
+
+const browser = await launch();
+try {
+  await journey();
+} catch (err) {
+  if (!(err instanceof StepFailed)) {
+    problem('suite', 'crash', (err && err.stack) || String(err));
+  }
+} finally {
+  await browser.close().catch(() => {});
+}
+clearTimeout(watchdog);
+report();
+process.exit(problems.length === 0 ? 0 : 1);
+
+function report() {
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  if (problems.length === 0) {
+    console.log(`browser suite: every step and page check passed in ${secs} s; screenshots in ${env.screenshots}`);
+    return;
+  }
+  console.log(`\nbrowser suite: ${problems.length} problem(s) in ${secs} s; screenshots in ${env.screenshots}:`);
+  for (const p of problems) {
+    console.log(`- [${p.kind}] ${p.page}\n    ${String(p.detail).split('\n').join('\n    ')}`);
+  }
+}
+
+async function login(who, handle) {
+  const { page } = who;
+  await open(page, '/login');
+  await page.fill('#handle', handle);
+  await page.fill('#password', env.password);
+  await clickAndWait(page, page.getByRole('button', { name: 'Log in' }).last());
+  const shown = await page.locator('header .account').innerText();
+  if (!shown.includes(handle)) {
+    throw new Error(`after logging in as ${handle} the header shows "${shown}": ${await page.innerText('main')}`);
+  }
+}
+
+/** The journey; each step leaves the pages it shows inspected. */
+async function journey() {
+  const anon = await person(browser, 'anonymous');
+  const maint = await person(browser, MAINTAINER);
+
+  await step('anyone sees the home, login and register pages', async () => {
+    await open(anon.page, '/');
+    await inspect(anon.page, 'home-anonymous');
+    await open(anon.page, '/login');
+    await inspect(anon.page, 'login');
+    await open(anon.page, '/register');
+    await inspect(anon.page, 'register');
+  });
+
+  await step('a maintainer registers by clicking and is signed in', async () => {
+    const { page } = maint;
+    await open(page, '/');
+    await clickAndWait(page, page.locator('header').getByRole('link', { name: 'Register' }));
+    await page.fill('#handle', MAINTAINER);
+    await page.fill('#password', env.password);
+    await page.fill('#password_again', env.password);
+    await clickAndWait(page, page.getByRole('button', { name: 'Create account' }));
+    const shown = await page.locator('header .account').innerText();
+    if (!shown.includes(MAINTAINER)) throw new Error(`not signed in after registering: header shows "${shown}"`);
+  });
+
+  await step('the maintainer sees the submit form and their settings', async () => {
+    await open(maint.page, '/submit');
+    await inspect(maint.page, 'submit');
+    await open(maint.page, '/settings');
+    await inspect(maint.page, 'settings');
+  });
+
+  const journeyCase = await step('the maintainer submits a change and sees the automated assessment', async () =>
+    submit(maint, { diff: journeyChange, concern: JOURNEY_CONCERN, suspicion: '4', name: 'left-pad' }));
+  await step('the case page shows the risk, the findings inline and the TLP label', async () => {
+    const { page } = maint;
+    const text = await page.innerText('body');
+    for (const want of ['TLP:AMBER+STRICT', 'webhook.site', 'scripts/postinstall.js']) {
+      if (!text.includes(want)) throw new Error(`the case page lacks "${want}"`);
+    }
+    if ((await page.locator('.finding-box, tr.finding').count()) === 0) throw new Error('no finding is shown inline in the diff');
+    await inspect(page, 'case-submitted');
+    // The README's picture: the top of the case page as the maintainer first sees it.
+    await page.setViewportSize({ width: 1280, height: 1000 });
+    await page.screenshot({ path: `${env.screenshots}/readme-case-page.png` });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  const hostileCase = await step('the maintainer submits the hostile change', async () =>
+    submit(maint, { diff: hostileChange, concern: hostileConcern, suspicion: '5', name: 'trojan-source' }));
+  await step('the hostile change is inert and its hidden characters visible to the maintainer', async () => {
+    await hostile(maint.page, 'hostile-case-maintainer', { diff: true });
+  });
+
+  await step('the public sees neither sealed case', async () => {
+    anon.expectStatus = 404; // a sealed case may answer 404 to the public
+    for (const c of [journeyCase, hostileCase]) {
+      const response = await anon.page.goto(new URL(c, env.base).href);
+      const html = await anon.page.content();
+      for (const secret of ['webhook.site', 'postinstall', 'sx-path', 'sx-subject', 'sx-concern', 'invoice', JOURNEY_CONCERN.slice(0, 30)]) {
+        if (html.includes(secret)) throw new Error(`the sealed case ${c} shows "${secret}" to the public (HTTP ${response.status()})`);
+      }
+    }
+    await inspect(anon.page, 'case-sealed-anonymous');
+    anon.expectStatus = undefined;
+    await open(anon.page, '/cases');
+    for (const c of [journeyCase, hostileCase]) {
+      if (await anon.page.locator(`a[href="${c}"]`).count()) throw new Error(`/cases lists the sealed case ${c}`);
+    }
+  });
+
+  const ada = await person(browser, EXPERT);
+  await step(`expert ${EXPERT} logs in and finds both cases in the queue`, async () => {
+    await login(ada, EXPERT);
+    await open(ada.page, '/queue');
+    for (const c of [journeyCase, hostileCase]) {
+      if ((await ada.page.locator(`a[href="${c}"]`).count()) === 0) {
+        throw new Error(`the queue has no link to ${c}:\n${await ada.page.innerText('main')}`);
+      }
+    }
+    await hostile(ada.page, 'queue', { title: false });
+    await inspect(ada.page, 'queue');
+  });
+
+  for (const [c, label] of [[journeyCase, 'journey'], [hostileCase, 'hostile']]) {
+    await step(`${EXPERT} claims the ${label} case from the queue and assesses it malicious`, async () => {
+      const { page } = ada;
+      await open(page, '/queue');
+      await clickAndWait(page, page.locator(`a[href="${c}"]`).first());
+      await clickAndWait(page, page.getByRole('button', { name: /^claim/i }));
+      if (label === 'journey') await inspect(page, 'case-claimed-expert');
+      await assess(page, 'malicious');
+      const text = await page.innerText('main');
+      if (!/malicious/i.test(text)) throw new Error('the page does not show the malicious verdict');
+      if (label === 'hostile') await hostile(page, 'hostile-case-expert', { diff: true });
+      else await inspect(page, 'case-assessed-expert');
+    });
+  }
+
+  const grace = await person(browser, REVIEWER);
+  await step(`expert ${REVIEWER} gives the second reviews`, async () => {
+    await login(grace, REVIEWER);
+    for (const c of [journeyCase, hostileCase]) {
+      await open(grace.page, c);
+      await secondReview(grace.page, 'malicious');
+    }
+    await inspect(grace.page, 'case-second-review');
+  });
+
+  await step('the maintainer decides; the cases are not public before publication', async () => {
+    for (const c of [journeyCase, hostileCase]) {
+      await open(maint.page, c);
+      await decide(maint.page, 'rejected');
+    }
+    await inspect(maint.page, 'case-decided-maintainer');
+  });
+
+  await step('the public reads the published cases, on the list and on the home page', async () => {
+    const { page } = anon;
+    await open(page, journeyCase);
+    await eventually(page, 'the case is published', async () => (await page.innerText('body')).includes('webhook.site'));
+    if (!(await page.innerText('body')).includes('TLP:CLEAR')) throw new Error('the published case does not say TLP:CLEAR');
+    await inspect(page, 'case-published');
+    await open(page, hostileCase);
+    await eventually(page, 'the hostile case is published', async () => (await page.locator('.hidden-char').count()) > 0);
+    await hostile(page, 'hostile-case-published', { diff: true });
+    await inspect(page, 'hostile-case-published');
+    await open(page, '/cases');
+    for (const c of [journeyCase, hostileCase]) {
+      if ((await page.locator(`a[href="${c}"]`).count()) === 0) throw new Error(`/cases does not list ${c}`);
+    }
+    await hostile(page, 'cases-list', {});
+    await inspect(page, 'cases-list');
+    await open(page, '/');
+    await hostile(page, 'home-published', {});
+    await inspect(page, 'home-published');
+    await open(page, '/log');
+    await inspect(page, 'log');
+  });
+
+  const admin = await person(browser, env.admin);
+  await step('the admin sees the admin page', async () => {
+    await login(admin, env.admin);
+    await open(admin.page, '/admin');
+    await inspect(admin.page, 'admin');
+  });
+}
+
+/** Submits a change through /submit; returns the case page's path. */
+async function submit(who, { diff, concern, suspicion, name }) {
+  const { page } = who;
+  await open(page, '/submit');
+  const form = page.locator('main form').filter({ has: page.locator('textarea') }).first();
+  await form.locator('#project').fill(`${MAINTAINER}/${name}`);
+  await form.locator('textarea[name="diff"]').fill(diff);
+  await form.locator('textarea[name="concern"]').fill(concern);
+  const level = form.locator(`input[name="suspicion"][value="${suspicion}"]`);
+  if (await level.count()) await level.check();
+  else await form.locator('[name="suspicion"]').selectOption(suspicion);
+  await clickAndWait(page, form.getByRole('button', { name: /submit|forward|send/i }).last());
+  const path = new URL(page.url()).pathname;
+  if (!/^\/cases\/[0-9a-f-]{36}$/.test(path)) {
+    throw new Error(`submitting led to ${page.url()}, not a case page:\n${(await page.innerText('main')).slice(0, 2000)}`);
+  }
+  await eventually(page, 'the automated assessment is shown', async () =>
+    /\b(high|review|low)\b/i.test(await page.locator('main').innerText()) && (await page.locator('.band-high, .band-review, .band-low').count()) > 0);
+  return path;
+}
+
+/** Fills and sends the assessment form on a case page. */
+async function assess(page, verdict) {
+  const form = page.locator('form[action$="/assess"]');
+  await form.locator(`input[name="verdict"][value="${verdict}"]`).check();
+  await form.locator('select[name="confidence"]').selectOption('high');
+  await form.locator('input[name="time_spent_minutes"]').fill('25');
+  await form.locator('[name="summary"]').fill('Install-time script sends the environment to a request catcher.');
+  await form.locator('[name="rationale"]').fill('postinstall runs on every install; it base64-encodes process.env and POSTs it to webhook.site.');
+  await clickAndWait(page, form.getByRole('button').last());
+}
+
+/** Sends the second-review form on a case page. */
+async function secondReview(page, verdict) {
+  const form = page.locator('form[action*="/second-reviews/"]');
+  if ((await form.count()) === 0) {
+    throw new Error(`no second-review form on ${page.url()}:\n${(await page.innerText('main')).slice(0, 2000)}`);
+  }
+  await form.locator(`input[name="verdict"][value="${verdict}"]`).check();
+  const note = form.locator('[name="note"]');
+  if (await note.count()) await note.fill('Agreed: the postinstall hook exfiltrates the environment.');
+  await clickAndWait(page, form.getByRole('button').last());
+}
+
+/** Records the maintainer's decision on a case page. */
+async function decide(page, outcome) {
+  const form = page.locator('form[action$="/decide"]');
+  if ((await form.count()) === 0) {
+    throw new Error(`no decision form on ${page.url()}:\n${(await page.innerText('main')).slice(0, 2000)}`);
+  }
+  const details = page.locator('details').filter({ has: form });
+  if ((await details.count()) && !(await details.first().evaluate((d) => d.open))) {
+    await details.first().locator('summary').click();
+  }
+  const radio = form.locator(`input[name="outcome"][value="${outcome}"]`);
+  if (await radio.count()) await radio.check();
+  else await form.locator('[name="outcome"]').selectOption(outcome);
+  const note = form.locator('[name="note"]');
+  if (await note.count()) await note.fill('Closed the pull request and reported the account.');
+  await clickAndWait(page, form.getByRole('button').last());
+}
+
+/**
+ * The hostile case's content is shown as text: no raw hidden character reaches the screen,
+ * each is drawn as a visible marker, and (where the diff is shown) the injection attempts
+ * are displayed verbatim.
+ */
+async function hostile(page, name, { diff = false, title = true }) {
+  const text = await page.evaluate(() => `${document.title}\n${document.body.innerText}`);
+  for (const [ch, code] of Object.entries(HIDDEN)) {
+    if (text.includes(ch)) problem(name, 'hidden character', `${code} reaches the screen raw instead of as a marker`);
+  }
+  const markers = await page.locator('.hidden-char').allInnerTexts();
+  // Where the hostile subject is shown, its U+202E must be shown as a marker too.
+  if (title && text.includes('Fix typo') && !markers.some((m) => m.includes('U+202E')) && !text.includes('U+202E')) {
+    problem(name, 'hidden character', 'the title\'s U+202E is neither marked (.hidden-char) nor written out');
+  }
+  if (diff) {
+    for (const code of Object.values(HIDDEN)) {
+      if (!markers.some((m) => m.includes(code))) problem(name, 'hidden character', `no visible marker for ${code}`);
+    }
+    for (const p of PAYLOADS) {
+      if (!text.includes(p)) problem(name, 'injection', `the line ${JSON.stringify(p)} is not shown as text`);
+    }
+    for (const p of ['alert("sx-subject")', 'alert("sx-body")', 'javascript:alert("sx-md-link")', 'alert("sx-concern")']) {
+      if (!text.includes(p)) problem(name, 'injection', `the message or concern text ${JSON.stringify(p)} is not shown as text`);
+    }
+    if (!text.includes('<svg/onload=alert("sx-path")>')) problem(name, 'injection', 'the file name with markup is not shown as text');
+  }
+}
