@@ -49,7 +49,7 @@ enum Command {
     Serve(Box<commands::serve::ServeArgs>),
     /// Run only the background jobs (same settings as `serve`).
     Worker(Box<commands::serve::ServeArgs>),
-    /// Operator tasks on the database (migrations, seeding).
+    /// Operator tasks on the database: migrations, users, subgroups, invitations, seeding.
     Admin(commands::admin::AdminArgs),
     /// Export the open dataset of published cases (JSON Lines or CSV).
     Export(Box<commands::export::ExportArgs>),

@@ -15,7 +15,26 @@ crate::conformance!(
     an_invitation_is_accepted_once_and_never_after_expiry,
     projects_are_unique_per_forge_host_and_name,
     subgroup_membership_is_stored_and_queried,
+    every_user_is_listed_by_handle_with_its_state,
 );
+
+async fn every_user_is_listed_by_handle_with_its_state(db: &TestDb) {
+    let s = &db.store;
+    assert!(s.list_users().await.unwrap().is_empty());
+    let zed = fixtures::user("zed", &[Role::Maintainer]);
+    let amy = fixtures::user("Amy", &[Role::Expert]);
+    s.create_user(&zed, None).await.unwrap();
+    s.create_user(&amy, Some("$argon2id$v=19$..."))
+        .await
+        .unwrap();
+    s.set_user_disabled(zed.id, true).await.unwrap();
+    let all = s.list_users().await.unwrap();
+    let handles: Vec<&str> = all.iter().map(|r| r.user.handle.as_str()).collect();
+    assert_eq!(handles, ["Amy", "zed"], "ordered by normalized handle");
+    assert_eq!(all[0].user, amy);
+    assert!(!all[0].disabled && all[1].disabled);
+    assert_eq!(all[0].version, 1);
+}
 
 async fn users_are_found_by_id_and_normalized_handle_and_handles_are_unique(db: &TestDb) {
     let s = &db.store;
