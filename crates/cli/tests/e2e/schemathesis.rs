@@ -107,7 +107,12 @@ fn schemathesis_finds_nothing_against_the_openapi_document_of_the_real_binary() 
         // revokes it with DELETE /api/v1/tokens/{id}, after which every operation answers 401
         // and nothing behind authentication is fuzzed. Revocation is covered by the API suite
         // (tests/api/accounts.rs); here the token must live.
-        .args(["--exclude-method", "DELETE", "--exclude-path", "/api/v1/tokens/{id}"])
+        .args([
+            "--exclude-method",
+            "DELETE",
+            "--exclude-path",
+            "/api/v1/tokens/{id}",
+        ])
         // schemathesis 4.32.5's coverage phase crashes inside the tool (a KeyError in its JSON
         // Schema walker) on GET /api/v1/log; the other phases generate the requests.
         .args(["--phases", "examples,fuzzing,stateful"])
