@@ -28,7 +28,7 @@ use crate::api::views::CaseView;
 use crate::auth::Caller;
 use crate::error::{ApiError, Json};
 use crate::pages::diff::{self, DiffView, FindingView};
-use crate::pages::text::{Segment, segments, visible};
+use crate::pages::text::{Segment, prose_segments, segments, visible};
 use crate::pages::visitor::Visitor;
 use crate::pages::{
     Nav, PageError, PageForm, Shell, format_duration, format_time, machine_time, render, see_other,
@@ -438,7 +438,7 @@ pub async fn build_page(
                         .map(|c| CommitView {
                             id: c.id.as_deref().map(|i| i.chars().take(12).collect()).unwrap_or_default(),
                             author: visible(&format!("{} <{}>", c.author_name, c.author_email)),
-                            message: segments(&c.message),
+                            message: prose_segments(&c.message),
                         })
                         .collect();
                     let view = diff::build(&change, &findings, &doc_url);
@@ -596,7 +596,7 @@ pub async fn build_page(
         received: format_time(case.received_at),
         publishes: view.publishes_at.map(format_time),
         published: case.published_at.map(format_time),
-        concern: segments(&case.concern.text),
+        concern: prose_segments(&case.concern.text),
         suspicion: case.concern.suspicion.get(),
         tags: case.concern.tags.iter().map(|t| visible(t)).collect(),
         pr_url: case.source.pull_request_url.clone(),
@@ -642,7 +642,7 @@ pub async fn build_page(
                 author: names.of(c.author),
                 at: format_time(c.created_at),
                 tlp: c.tlp.stricter(case.tlp),
-                body: segments(&c.body),
+                body: prose_segments(&c.body),
             })
             .collect(),
         show_actions: actions.any(),

@@ -41,15 +41,28 @@ impl Segment {
 }
 
 /// `s` split into ordinary runs and hidden characters (one segment when nothing is hidden).
+/// For one-line values (paths, evidence, headers): a line break is itself a marker there.
 #[must_use]
 pub fn segments(s: &str) -> Vec<Segment> {
-    if !s.chars().any(is_hidden) {
+    split(s, is_hidden)
+}
+
+/// [`segments`] for multi-line prose (commit messages, concerns, comments), shown with
+/// `white-space: pre-wrap`: line breaks stay line breaks; every other hidden character
+/// (including a lone carriage return) is a marker.
+#[must_use]
+pub fn prose_segments(s: &str) -> Vec<Segment> {
+    split(s, |c| c != '\n' && is_hidden(c))
+}
+
+fn split(s: &str, hidden: impl Fn(char) -> bool) -> Vec<Segment> {
+    if !s.chars().any(&hidden) {
         return vec![Segment::Text(s.to_string())];
     }
     let mut out = Vec::new();
     let mut run = String::new();
     for c in s.chars() {
-        if is_hidden(c) {
+        if hidden(c) {
             if !run.is_empty() {
                 out.push(Segment::Text(std::mem::take(&mut run)));
             }
@@ -97,5 +110,19 @@ mod tests {
         assert_eq!(segments("plain"), vec![Segment::Text("plain".into())]);
         assert_eq!(visible("x\u{2066}"), "x<U+2066>");
         assert!(has_hidden("\u{feff}") && !has_hidden("tab\tok"));
+    }
+
+    #[test]
+    fn prose_keeps_its_line_breaks_but_marks_everything_else() {
+        assert_eq!(
+            prose_segments("Fix typo\n\nbody\r\u{202e}"),
+            vec![
+                Segment::Text("Fix typo\n\nbody".into()),
+                Segment::Hidden("U+000D".into()),
+                Segment::Hidden("U+202E".into()),
+            ]
+        );
+        // A line break in a one-line value (a file name, say) is itself suspicious.
+        assert_eq!(segments("a\nb").len(), 3);
     }
 }
