@@ -21,6 +21,8 @@ mod browser;
 mod forge_forgejo;
 mod forge_github;
 mod forge_gitlab;
+// The forge API replay server is shared with sx-forge's own tests.
+#[path = "../../../forge/tests/forge/replay.rs"]
 mod forge_replay;
 mod journey;
 mod log_verify;

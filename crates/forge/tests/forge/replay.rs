@@ -110,12 +110,22 @@ impl ReplayServer {
                             headers,
                             body: String::from_utf8_lossy(&body).into_owned(),
                         });
-                        let reply = routes3
+                        // `KEY#patch` answers requests for the patch media type.
+                        let wants_patch = req3
                             .lock()
                             .unwrap()
-                            .get(&format!("{method} {path}"))
+                            .last()
+                            .and_then(|r| r.header("accept").map(|a| a.contains("patch")))
+                            .unwrap_or(false);
+                        let routes = routes3.lock().unwrap();
+                        let key = format!("{method} {path}");
+                        let reply = wants_patch
+                            .then(|| routes.get(&format!("{key}#patch")))
+                            .flatten()
+                            .or_else(|| routes.get(&key))
                             .cloned()
                             .unwrap_or_else(|| Reply::status(404));
+                        drop(routes);
                         let mut head = format!(
                             "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
                             reply.status,
