@@ -21,37 +21,17 @@
 //! A receiver recomputes the HMAC over the timestamp header, a dot and the raw body, compares
 //! in constant time, and rejects timestamps older than a few minutes (replays).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sha2::{Digest as _, Sha256};
+use sx_forge::signature::hmac_sha256;
 
 /// Most bytes of a webhook answer that are read (and then dropped).
 const MAX_ANSWER_BYTES: u64 = 64 << 10;
 
 /// Longest accepted webhook URL.
 pub const MAX_URL_LEN: usize = sx_store::notify::MAX_WEBHOOK_URL_LEN;
-
-/// HMAC-SHA256 (RFC 2104) of `message` keyed with `key`.
-#[must_use]
-pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Sha256::new();
-    inner.update(k.map(|b| b ^ 0x36));
-    inner.update(message);
-    let inner = inner.finalize();
-    let mut outer = Sha256::new();
-    outer.update(k.map(|b| b ^ 0x5c));
-    outer.update(inner);
-    outer.finalize().into()
-}
 
 /// The `X-S-Express-Signature` value for a body signed at `timestamp`.
 #[must_use]
@@ -84,45 +64,11 @@ pub fn check_url(url: &str) -> Result<url::Url, String> {
     Ok(parsed)
 }
 
-/// Whether an address is one a public webhook must never reach.
+/// Whether an address is one a public webhook must never reach: anything not on the public
+/// internet, by the same rule the forge clients' guard uses.
 #[must_use]
 pub fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_private_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private_v4(v4);
-            }
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
-                || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
-                || (first & 0xffc0) == 0xfec0 // site-local (deprecated) fec0::/10
-                || v6 == Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 1)
-                // NAT64 of a private v4 (64:ff9b::/96).
-                || (v6.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
-                    && is_private_v4(Ipv4Addr::from(
-                        (u32::from(v6.segments()[6]) << 16) | u32::from(v6.segments()[7]),
-                    )))
-        }
-    }
-}
-
-fn is_private_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64/10
-        || (a == 192 && b == 0 && ip.octets()[2] == 0) // IETF protocol assignments
-        || (a == 198 && (b == 18 || b == 19)) // benchmarking
-        || a >= 240 // reserved
+    !sx_forge::net::is_global(ip)
 }
 
 /// A resolver that drops addresses the policy refuses and remembers the first one it dropped.
@@ -258,23 +204,6 @@ pub fn send(req: &Request<'_>, allow_private: bool, timeout: Duration) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hmac_matches_rfc_4231_test_cases() {
-        // Test case 2.
-        assert_eq!(
-            hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        // Test case 6: a key longer than the block is hashed first.
-        assert_eq!(
-            hex::encode(hmac_sha256(
-                &[0xaa; 131],
-                b"Test Using Larger Than Block-Size Key - Hash Key First"
-            )),
-            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
-        );
-    }
 
     #[test]
     fn signatures_cover_the_timestamp_and_the_body() {
