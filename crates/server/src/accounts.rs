@@ -19,7 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use sx_domain::{Role, User, UserId};
-use sx_store::{ApiToken, SecretHash, Session, Store};
+use sx_store::{ApiToken, Invitation, SecretHash, Session, Store};
 use time::OffsetDateTime;
 
 use crate::AppState;
@@ -233,6 +233,48 @@ pub async fn issue_token(
     };
     store.create_api_token(&record).await?;
     Ok(IssuedToken { secret, record })
+}
+
+/// What an invitation grants (checked by the caller: who may invite whom, the address).
+#[derive(Debug, Clone)]
+pub struct InvitationSpec {
+    /// The invitee's address (may be empty when the link is handed over another way).
+    pub email: String,
+    /// Roles the new account gets.
+    pub roles: BTreeSet<Role>,
+    /// A subgroup the new account joins.
+    pub subgroup_id: Option<sx_domain::SubgroupId>,
+    /// Who invited (`None`: an operator through `s-express admin`).
+    pub invited_by: Option<UserId>,
+    /// How long the link stays valid.
+    pub valid_for: time::Duration,
+}
+
+/// Creates an invitation: `sxi_` + 32 random bytes, of which only the SHA-256 is stored.
+/// Returns the token (shown once; `/invite/{token}` and `POST /api/v1/invitations/accept`
+/// take it) and the stored record.
+///
+/// # Errors
+/// When the store fails.
+pub async fn issue_invitation(
+    store: &impl Store,
+    spec: InvitationSpec,
+    now: OffsetDateTime,
+) -> Result<(String, Invitation), ApiError> {
+    let token = format!("sxi_{}", random_secret());
+    let invitation = Invitation {
+        token_hash: SecretHash::of(&token),
+        email: spec.email,
+        roles: spec.roles,
+        subgroup_id: spec.subgroup_id,
+        invited_by: spec.invited_by,
+        created_at: now,
+        expires_at: now + spec.valid_for,
+        accepted_at: None,
+        accepted_by: None,
+    };
+    store.create_invitation(&invitation).await?;
+    Ok((token, invitation))
 }
 
 /// The CSRF token bound to a session id.

@@ -669,24 +669,21 @@ async fn invite(
         None => None,
     };
     let now = time::OffsetDateTime::now_utc();
-    // The same form as `POST /api/v1/invitations` hands out (`sxi_` + 32 random bytes); only
-    // its SHA-256 is stored, and `/invite/{token}` accepts it like one made through the API.
-    let token = format!("sxi_{}", sx_server::accounts::random_secret());
-    let invitation = sx_store::Invitation {
-        token_hash: sx_store::SecretHash::of(&token),
-        email: email.to_string(),
-        roles: set.clone(),
-        subgroup_id,
-        invited_by: None,
-        created_at: now,
-        expires_at: now + time::Duration::days(expires_days),
-        accepted_at: None,
-        accepted_by: None,
-    };
-    store
-        .create_invitation(&invitation)
-        .await
-        .context("storing the invitation")?;
+    // The same form as `POST /api/v1/invitations` hands out: `/invite/{token}` accepts it
+    // like one made through the API.
+    let (token, invitation) = sx_server::accounts::issue_invitation(
+        store,
+        sx_server::accounts::InvitationSpec {
+            email: email.to_string(),
+            roles: set.clone(),
+            subgroup_id,
+            invited_by: None,
+            valid_for: time::Duration::days(expires_days),
+        },
+        now,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot store the invitation: {}", e.message))?;
     let roles: Vec<&str> = set.iter().map(|r| r.as_str()).collect();
     println!(
         "invitation for {} (expires {}); send this link, it is shown once:",

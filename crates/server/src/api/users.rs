@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use sx_domain::{Role, SubgroupId, UserId};
-use sx_store::{Invitation, SecretHash, Store, StoreError};
+use sx_store::{SecretHash, Store, StoreError};
 use time::OffsetDateTime;
 
 use crate::AppState;
@@ -145,19 +145,18 @@ pub async fn invite(
         None => None,
     };
     let now = OffsetDateTime::now_utc();
-    let token = format!("sxi_{}", accounts::random_secret());
-    let invitation = Invitation {
-        token_hash: SecretHash::of(&token),
-        email: email.to_string(),
-        roles: roles.clone(),
-        subgroup_id,
-        invited_by: Some(inviter.id),
-        created_at: now,
-        expires_at: now + time::Duration::days(INVITATION_DAYS),
-        accepted_at: None,
-        accepted_by: None,
-    };
-    state.store.create_invitation(&invitation).await?;
+    let (token, invitation) = accounts::issue_invitation(
+        &state.store,
+        accounts::InvitationSpec {
+            email: email.to_string(),
+            roles: roles.clone(),
+            subgroup_id,
+            invited_by: Some(inviter.id),
+            valid_for: time::Duration::days(INVITATION_DAYS),
+        },
+        now,
+    )
+    .await?;
     tracing::info!(inviter = %inviter.id, roles = ?roles, "invitation created");
     let body = CreatedInvitation {
         invitation_token: token,
