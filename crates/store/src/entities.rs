@@ -559,12 +559,19 @@ macro_rules! entity_methods {
             let Some(row) = row else { return Ok(None) };
             let mut token = token_from_row(&row)?;
             let user = user_record(&row)?;
-            sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1")
-                .bind(token_hash.0.to_vec())
-                .bind(DbTime(now))
-                .execute(&self.pool)
-                .await?;
-            token.last_used_at = Some(crate::dbtime::truncate(now));
+            // Recording every use would make each token request a write, which serialises
+            // SQLite; a minute's precision is all the settings page shows.
+            let stale = token
+                .last_used_at
+                .is_none_or(|used| now - used >= crate::TOKEN_USE_PRECISION);
+            if stale {
+                sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1")
+                    .bind(token_hash.0.to_vec())
+                    .bind(DbTime(now))
+                    .execute(&self.pool)
+                    .await?;
+                token.last_used_at = Some(crate::dbtime::truncate(now));
+            }
             Ok(Some((token, user)))
         }
 

@@ -51,6 +51,9 @@ mod sqlite;
 pub mod translog;
 
 pub use error::{StoreError, StoreResult};
+
+/// How stale a token's `last_used_at` may get before a use is written down again.
+pub const TOKEN_USE_PRECISION: time::Duration = time::Duration::minutes(1);
 pub use forge::ForgeThread;
 pub use index::QUEUE_STATUSES;
 pub use jobs::{Job, JobCounts, JobState, NewJob};
@@ -251,7 +254,8 @@ store_api! {
     fn list_users(&self) -> Vec<UserRecord>;
     /// Stores an API token by its hash.
     fn create_api_token(&self, token: &ApiToken) -> ();
-    /// Looks a presented token up by hash; only live tokens of enabled users match. Records use.
+    /// Looks a presented token up by hash; only live tokens of enabled users match. Records use
+    /// (`last_used_at`) at most once per [`TOKEN_USE_PRECISION`].
     fn authenticate_token(&self, token_hash: SecretHash, now: OffsetDateTime) -> Option<(ApiToken, UserRecord)>;
     /// Revokes a token.
     fn revoke_api_token(&self, token_hash: SecretHash, now: OffsetDateTime) -> ();

@@ -105,6 +105,28 @@ async fn api_tokens_authenticate_by_hash_until_revoked_or_expired(db: &TestDb) {
     assert_eq!(user.user.id, u.id);
     assert_eq!(found.scopes, token.scopes);
     assert_eq!(found.last_used_at, Some(t + Duration::days(1)));
+    // A use within the precision is not written again; a later one is.
+    let (again, _) = s
+        .authenticate_token(
+            SecretHash::of("sx_secret_1"),
+            t + Duration::days(1) + Duration::seconds(30),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.last_used_at, Some(t + Duration::days(1)));
+    let (later, _) = s
+        .authenticate_token(
+            SecretHash::of("sx_secret_1"),
+            t + Duration::days(1) + Duration::seconds(61),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        later.last_used_at,
+        Some(t + Duration::days(1) + Duration::seconds(61))
+    );
     assert!(
         s.authenticate_token(SecretHash::of("sx_secret_2"), t)
             .await
@@ -119,7 +141,10 @@ async fn api_tokens_authenticate_by_hash_until_revoked_or_expired(db: &TestDb) {
     );
     let listed = s.list_api_tokens(u.id).await.unwrap();
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].last_used_at, Some(t + Duration::days(1)));
+    assert_eq!(
+        listed[0].last_used_at,
+        Some(t + Duration::days(1) + Duration::seconds(61))
+    );
     s.revoke_api_token(SecretHash::of("sx_secret_1"), t)
         .await
         .unwrap();
