@@ -1,69 +1,21 @@
 //! `s-express analyze --repo`: repositories built with git2 in a temporary directory.
 
-use std::path::Path;
-
-use git2::{Oid, Repository, Signature, Time};
+use git2::Oid;
 
 use super::{json, stderr, sx, sx_in, write};
 
-/// Builds commits with fixed identities and times, so reports are deterministic.
-pub struct TestRepo {
-    pub dir: tempfile::TempDir,
-    pub repo: Repository,
-    clock: i64,
+#[path = "../../../forge/tests/forge/test_repo.rs"]
+mod test_repo;
+pub use test_repo::TestRepo;
+
+/// One commit an hour from 2023-11-14, at UTC+1.
+pub fn test_repo() -> TestRepo {
+    TestRepo::with_clock(1_700_000_000, 3600, 60)
 }
 
-impl TestRepo {
-    pub fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = Repository::init(dir.path()).unwrap();
-        Self {
-            dir,
-            repo,
-            clock: 1_700_000_000,
-        }
-    }
-
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    pub fn path_str(&self) -> &str {
-        self.dir.path().to_str().unwrap()
-    }
-
-    /// Commit `files` (path, content; `None` deletes) on top of HEAD as `author`.
-    pub fn commit(
-        &mut self,
-        author: (&str, &str),
-        message: &str,
-        files: &[(&str, Option<&[u8]>)],
-    ) -> Oid {
-        self.clock += 3600;
-        let sig = Signature::new(author.0, author.1, &Time::new(self.clock, 60)).unwrap();
-        let mut index = self.repo.index().unwrap();
-        for (path, content) in files {
-            let full = self.dir.path().join(path);
-            match content {
-                Some(c) => {
-                    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-                    std::fs::write(&full, c).unwrap();
-                    index.add_path(Path::new(path)).unwrap();
-                }
-                None => {
-                    std::fs::remove_file(&full).unwrap();
-                    index.remove_path(Path::new(path)).unwrap();
-                }
-            }
-        }
-        index.write().unwrap();
-        let tree = self.repo.find_tree(index.write_tree().unwrap()).unwrap();
-        let parent = self.repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        self.repo
-            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
-            .unwrap()
-    }
+/// The work tree as a `&str`, for command lines.
+pub fn path_str(repo: &TestRepo) -> &str {
+    repo.path().to_str().unwrap()
 }
 
 pub const ALICE: (&str, &str) = ("Alice Maintainer", "alice@example.test");
@@ -82,7 +34,7 @@ execSync('rm -rf ~/');
 
 /// A small project with history by Alice, then a commit by Mallory adding `scripts/setup.js`.
 pub fn project_with_payload() -> (TestRepo, Oid, Oid) {
-    let mut r = TestRepo::new();
+    let mut r = test_repo();
     r.commit(
         ALICE,
         "Initial commit",
@@ -116,7 +68,7 @@ fn a_repository_range_is_analysed_with_commit_metadata() {
         &[
             "analyze",
             "--repo",
-            r.path_str(),
+            path_str(&r),
             &range,
             "--format",
             "json",
@@ -147,7 +99,7 @@ fn a_single_commit_is_diffed_against_its_parent_and_head_is_the_default() {
         &[
             "analyze",
             "--repo",
-            r.path_str(),
+            path_str(&r),
             &evil.to_string(),
             "--format",
             "json",
@@ -155,7 +107,7 @@ fn a_single_commit_is_diffed_against_its_parent_and_head_is_the_default() {
         None,
     ));
     let default = json(&sx(
-        &["analyze", "--repo", r.path_str(), "--format", "json"],
+        &["analyze", "--repo", path_str(&r), "--format", "json"],
         None,
     ));
     assert_eq!(one, default);
@@ -166,7 +118,7 @@ fn a_single_commit_is_diffed_against_its_parent_and_head_is_the_default() {
 fn an_unknown_revision_exits_2_with_help() {
     let (r, _, _) = project_with_payload();
     let o = sx(
-        &["analyze", "--repo", r.path_str(), "no-such-branch..HEAD"],
+        &["analyze", "--repo", path_str(&r), "no-such-branch..HEAD"],
         None,
     );
     assert_eq!(o.status.code(), Some(2));
@@ -193,7 +145,7 @@ fn a_directory_that_is_no_repository_exits_2_with_help() {
 fn the_change_cannot_suppress_its_own_findings() {
     let (mut r, _, _) = project_with_payload();
     let before = json(&sx(
-        &["analyze", "--repo", r.path_str(), "--format", "json"],
+        &["analyze", "--repo", path_str(&r), "--format", "json"],
         None,
     ));
     let f = &before["findings"][0];
@@ -219,7 +171,7 @@ fn the_change_cannot_suppress_its_own_findings() {
         &[
             "analyze",
             "--repo",
-            r.path_str(),
+            path_str(&r),
             &range,
             "--format",
             "json",
@@ -242,7 +194,7 @@ fn the_change_cannot_suppress_its_own_findings() {
         &[
             "analyze",
             "--repo",
-            r.path_str(),
+            path_str(&r),
             &again.to_string(),
             "--format",
             "json",

@@ -1,11 +1,11 @@
 //! `s-express scan`: every commit of a history, ranked by risk.
 
-use super::repo::{ALICE, MALLORY, SETUP_JS, TestRepo};
+use super::repo::{ALICE, MALLORY, SETUP_JS, path_str, test_repo};
 use super::{json, stderr, stdout, sx};
 
 #[test]
 fn scan_ranks_the_payload_commit_first() {
-    let mut r = TestRepo::new();
+    let mut r = test_repo();
     r.commit(
         ALICE,
         "Initial commit",
@@ -31,7 +31,7 @@ fn scan_ranks_the_payload_commit_first() {
         &[
             "scan",
             "--repo",
-            r.path_str(),
+            path_str(&r),
             "--format",
             "json",
             "--jobs",
@@ -62,7 +62,7 @@ fn scan_ranks_the_payload_commit_first() {
 
 #[test]
 fn scan_respects_max_and_since() {
-    let mut r = TestRepo::new();
+    let mut r = test_repo();
     for i in 0..5 {
         let body = format!("v{i}\n");
         r.commit(
@@ -75,7 +75,7 @@ fn scan_respects_max_and_since() {
         &[
             "scan",
             "--repo",
-            r.path_str(),
+            path_str(&r),
             "--format",
             "json",
             "--max",
@@ -91,7 +91,7 @@ fn scan_respects_max_and_since() {
         &[
             "scan",
             "--repo",
-            r.path_str(),
+            path_str(&r),
             "--format",
             "json",
             "--since",
@@ -112,7 +112,7 @@ fn scan_respects_max_and_since() {
 
 #[test]
 fn scan_text_output_is_a_ranked_table() {
-    let mut r = TestRepo::new();
+    let mut r = test_repo();
     r.commit(
         ALICE,
         "Initial commit",
@@ -123,7 +123,7 @@ fn scan_text_output_is_a_ranked_table() {
         "Add \u{202e}setup",
         &[("scripts/setup.js", Some(SETUP_JS))],
     );
-    let o = sx(&["scan", "--repo", r.path_str()], None);
+    let o = sx(&["scan", "--repo", path_str(&r)], None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     let first_row = out.lines().find(|l| l.starts_with("1 ")).unwrap();
@@ -136,14 +136,14 @@ fn scan_text_output_is_a_ranked_table() {
 
 #[test]
 fn a_bad_since_date_is_a_usage_error_with_help() {
-    let mut r = TestRepo::new();
+    let mut r = test_repo();
     r.commit(
         ALICE,
         "Initial commit",
         &[("README.md", Some(b"# Project\n"))],
     );
     let o = sx(
-        &["scan", "--repo", r.path_str(), "--since", "yesterday"],
+        &["scan", "--repo", path_str(&r), "--since", "yesterday"],
         None,
     );
     assert_eq!(o.status.code(), Some(2));

@@ -1,67 +1,21 @@
 //! `GitRepo`: ranges, single commits, renames, binaries, contents, metadata and context.
 
-use std::path::Path;
-
-use git2::{Oid, Repository, Signature, Time};
 use sx_analyzer::change::{BinaryData, FileStatus};
 use sx_forge::{GitOptions, GitRepo};
 
-struct TestRepo {
-    dir: tempfile::TempDir,
-    repo: Repository,
-    clock: i64,
-}
+use super::test_repo::TestRepo;
 
 const ALICE: (&str, &str) = ("Alice", "alice@example.test");
 const BOB: (&str, &str) = ("Bob", "bob@example.test");
 const MALLORY: (&str, &str) = ("Mallory", "Mallory@Example.test");
 
-impl TestRepo {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = Repository::init(dir.path()).unwrap();
-        Self {
-            dir,
-            repo,
-            clock: 1_600_000_000,
-        }
-    }
+/// One commit a minute from 2020-09-13, at UTC+2.
+fn test_repo() -> TestRepo {
+    TestRepo::with_clock(1_600_000_000, 60, 120)
+}
 
-    fn commit(
-        &mut self,
-        author: (&str, &str),
-        message: &str,
-        files: &[(&str, Option<&[u8]>)],
-    ) -> Oid {
-        self.clock += 60;
-        let sig = Signature::new(author.0, author.1, &Time::new(self.clock, 120)).unwrap();
-        let mut index = self.repo.index().unwrap();
-        for (path, content) in files {
-            let full = self.dir.path().join(path);
-            match content {
-                Some(c) => {
-                    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-                    std::fs::write(&full, c).unwrap();
-                    index.add_path(Path::new(path)).unwrap();
-                }
-                None => {
-                    std::fs::remove_file(&full).unwrap();
-                    index.remove_path(Path::new(path)).unwrap();
-                }
-            }
-        }
-        index.write().unwrap();
-        let tree = self.repo.find_tree(index.write_tree().unwrap()).unwrap();
-        let parent = self.repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        self.repo
-            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
-            .unwrap()
-    }
-
-    fn open(&self) -> GitRepo {
-        GitRepo::open(self.dir.path()).unwrap()
-    }
+fn open(t: &TestRepo) -> GitRepo {
+    GitRepo::open(t.path()).unwrap()
 }
 
 fn lines(n: usize, tag: &str) -> String {
@@ -70,13 +24,13 @@ fn lines(n: usize, tag: &str) -> String {
 
 #[test]
 fn a_root_commit_is_diffed_against_the_empty_tree() {
-    let mut t = TestRepo::new();
+    let mut t = test_repo();
     let root = t.commit(
         ALICE,
         "Initial commit\n\nWith a body.",
         &[("a.txt", Some(b"hello\n"))],
     );
-    let g = t.open();
+    let g = open(&t);
     let rev = g.resolve("HEAD").unwrap();
     assert_eq!(rev.base, None);
     assert_eq!(rev.commits, vec![root]);
@@ -101,7 +55,7 @@ fn a_root_commit_is_diffed_against_the_empty_tree() {
 
 #[test]
 fn a_range_covers_its_commits_and_detects_renames() {
-    let mut t = TestRepo::new();
+    let mut t = test_repo();
     let body = lines(30, "module");
     t.commit(
         ALICE,
@@ -124,7 +78,7 @@ fn a_range_covers_its_commits_and_detects_renames() {
     );
     let head = t.commit(MALLORY, "Second", &[("keep.txt", Some(b"k3\n"))]);
 
-    let g = t.open();
+    let g = open(&t);
     let rev = g.resolve(&format!("{base}..{head}")).unwrap();
     assert_eq!(rev.base, Some(base));
     assert_eq!(rev.commits.len(), 2);
@@ -147,13 +101,13 @@ fn a_range_covers_its_commits_and_detects_renames() {
 
 #[test]
 fn binary_files_come_as_decoded_git_binary_patches() {
-    let mut t = TestRepo::new();
+    let mut t = test_repo();
     let mut blob: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
     t.commit(ALICE, "Add blob", &[("data/x.bin", Some(&blob))]);
     blob[100] = 0;
     blob.extend_from_slice(b"\0appended payload");
     t.commit(MALLORY, "Update blob", &[("data/x.bin", Some(&blob))]);
-    let g = t.open();
+    let g = open(&t);
     let change = g
         .change(&g.resolve("HEAD").unwrap(), &GitOptions::default())
         .unwrap();
@@ -170,7 +124,7 @@ fn binary_files_come_as_decoded_git_binary_patches() {
 
 #[test]
 fn contents_over_the_size_limit_are_left_out_but_the_diff_is_kept() {
-    let mut t = TestRepo::new();
+    let mut t = test_repo();
     t.commit(
         ALICE,
         "Base",
@@ -181,7 +135,7 @@ fn contents_over_the_size_limit_are_left_out_but_the_diff_is_kept() {
         "Grow",
         &[("big.txt", Some(lines(120, "a").as_bytes()))],
     );
-    let g = t.open();
+    let g = open(&t);
     let opts = GitOptions {
         max_file_bytes: 100,
         ..GitOptions::default()
@@ -194,14 +148,14 @@ fn contents_over_the_size_limit_are_left_out_but_the_diff_is_kept() {
 
 #[test]
 fn a_diff_over_the_input_limit_is_refused() {
-    let mut t = TestRepo::new();
+    let mut t = test_repo();
     t.commit(ALICE, "Base", &[("a.txt", Some(b"a\n"))]);
     t.commit(
         ALICE,
         "Big",
         &[("b.txt", Some(lines(1000, "b").as_bytes()))],
     );
-    let g = t.open();
+    let g = open(&t);
     let mut opts = GitOptions::default();
     opts.limits.max_input_bytes = 1000;
     let e = g.change(&g.resolve("HEAD").unwrap(), &opts).unwrap_err();
@@ -210,7 +164,7 @@ fn a_diff_over_the_input_limit_is_refused() {
 
 #[test]
 fn context_counts_authors_paths_and_recent_activity_from_the_base() {
-    let mut t = TestRepo::new();
+    let mut t = test_repo();
     for i in 0..6 {
         let body = format!("{i}\n");
         t.commit(
@@ -243,7 +197,7 @@ fn context_counts_authors_paths_and_recent_activity_from_the_base() {
         ],
     );
 
-    let g = t.open();
+    let g = open(&t);
     let opts = GitOptions {
         recent_window: 3,
         ..GitOptions::default()
@@ -276,7 +230,7 @@ fn context_counts_authors_paths_and_recent_activity_from_the_base() {
 
 #[test]
 fn first_parent_history_lists_newest_first_and_stops_at_max_or_since() {
-    let mut t = TestRepo::new();
+    let mut t = test_repo();
     let mut ids = Vec::new();
     for i in 0..5 {
         let body = format!("{i}\n");
@@ -286,7 +240,7 @@ fn first_parent_history_lists_newest_first_and_stops_at_max_or_since() {
             &[("a.txt", Some(body.as_bytes()))],
         ));
     }
-    let g = t.open();
+    let g = open(&t);
     let all = g.first_parent_history("HEAD", None, 100).unwrap();
     assert_eq!(
         all.iter().map(|c| c.id).collect::<Vec<_>>(),
@@ -309,10 +263,10 @@ fn first_parent_history_lists_newest_first_and_stops_at_max_or_since() {
 
 #[test]
 fn the_base_revision_file_is_read_from_history_not_the_work_tree() {
-    let mut t = TestRepo::new();
+    let mut t = test_repo();
     let base = t.commit(ALICE, "cfg", &[(".s-express.toml", Some(b"# trusted\n"))]);
     std::fs::write(t.dir.path().join(".s-express.toml"), b"# tampered\n").unwrap();
-    let g = t.open();
+    let g = open(&t);
     assert_eq!(
         g.file_at(base, ".s-express.toml", 1000).unwrap().as_deref(),
         Some(&b"# trusted\n"[..])
@@ -327,8 +281,8 @@ fn the_base_revision_file_is_read_from_history_not_the_work_tree() {
 
 #[test]
 fn an_unknown_revision_is_named_in_the_error() {
-    let mut t = TestRepo::new();
+    let mut t = test_repo();
     t.commit(ALICE, "x", &[("a", Some(b"a\n"))]);
-    let e = t.open().resolve("nope..HEAD").unwrap_err();
+    let e = open(&t).resolve("nope..HEAD").unwrap_err();
     assert!(e.to_string().contains("\"nope\""), "{e}");
 }

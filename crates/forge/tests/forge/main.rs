@@ -9,4 +9,5 @@
 mod client;
 mod git;
 mod replay;
+mod test_repo;
 mod webhooks;
