@@ -61,6 +61,9 @@ pub enum ClientError {
         /// The limit.
         limit: u64,
     },
+    /// GitHub App authentication failed before a request was made.
+    #[error("GitHub App authentication failed: {0}")]
+    AppAuth(String),
     /// The answer is not what the API documents.
     #[error("{forge}'s answer to {what} is not understood: {reason}")]
     Decode {
@@ -81,8 +84,9 @@ pub struct Endpoint {
     /// API base URL: `https://api.github.com`, `https://ghe.example.com/api/v3`,
     /// `https://gitlab.com/api/v4`, `https://codeberg.org/api/v1`, or a local test server.
     pub api_base: String,
-    /// Access token (GitHub: a fine-grained or app installation token; GitLab: a project or
-    /// personal access token; Forgejo: an application token).
+    /// Access token (GitHub: a fine-grained or app installation token, see
+    /// [`crate::github_app`]; GitLab: a project or personal access token; Forgejo: an
+    /// application token).
     pub token: Option<String>,
     /// Whether the forge host may resolve to private, loopback or link-local addresses:
     /// `None` allows it only when the configured host is itself written as such an address or
@@ -151,7 +155,7 @@ impl fmt::Debug for ForgeClient {
 
 /// HTTP verbs used.
 #[derive(Debug, Clone, Copy)]
-enum Method {
+pub(crate) enum Method {
     Get,
     Post,
     Patch,
@@ -318,7 +322,12 @@ impl ForgeClient {
             .map_err(network)
     }
 
-    fn json(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, ClientError> {
+    pub(crate) fn json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ClientError> {
         let accept = match self.kind() {
             ForgeKind::Github => "application/vnd.github+json",
             _ => "application/json",

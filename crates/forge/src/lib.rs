@@ -11,6 +11,8 @@
 //!   checked in constant time over the raw body.
 //! - [`client`]: blocking REST clients for the three forges (pull request metadata and patch,
 //!   write-access check, posting and updating a comment), through the SSRF guard in [`net`].
+//! - [`github_app`]: GitHub App authentication (an RS256 JWT exchanged for installation
+//!   tokens, cached until shortly before they expire).
 //! - [`pr_url`]: pull request web URLs and the API each implies (`s-express analyze URL`).
 //!
 //! Everything read here is attacker-controlled: reads are bounded, names are validated before
@@ -19,6 +21,7 @@
 
 pub mod client;
 pub mod git;
+pub mod github_app;
 pub mod net;
 pub mod pr_url;
 pub mod signature;
@@ -26,6 +29,7 @@ pub mod webhook;
 
 pub use client::{ClientError, Endpoint, ForgeClient, PullInfo};
 pub use git::{GitError, GitOptions, GitRepo, Revision};
+pub use github_app::{AppKeyError, GithubApp};
 pub use net::Limits;
 pub use pr_url::{PullUrl, PullUrlError, parse_pull_url};
 pub use signature::SignatureError;

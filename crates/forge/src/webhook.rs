@@ -117,6 +117,10 @@ pub struct RepoInfo {
     pub web_url: Option<String>,
     /// Whether the repository is private (a comment there is seen by its members only).
     pub private: bool,
+    /// The GitHub App installation the delivery came through (`installation.id`): its
+    /// installation token authenticates the API calls about this repository. `None` for
+    /// repository webhooks and the other forges.
+    pub installation: Option<u64>,
 }
 
 /// A maintainer asks S-Express to look at a pull request.
@@ -310,6 +314,7 @@ fn repository(v: &Value) -> Result<(String, String, RepoInfo), PayloadError> {
         private: at(v, &["repository", "private"])
             .and_then(Value::as_bool)
             .unwrap_or(true),
+        installation: at(v, &["installation", "id"]).and_then(Value::as_u64),
     };
     Ok((owner.to_string(), name.to_string(), info))
 }
@@ -556,6 +561,7 @@ fn gitlab_project(v: &Value) -> Result<(String, String, RepoInfo), PayloadError>
     let info = RepoInfo {
         web_url: str_at(v, &["project", "web_url"]).map(str::to_string),
         private: level.is_none_or(|l| l == 0),
+        installation: None,
     };
     Ok((owner.to_string(), repo.to_string(), info))
 }

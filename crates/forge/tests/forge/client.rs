@@ -296,3 +296,119 @@ fn base_urls_are_checked() {
         assert!(matches!(e, Err(ClientError::BadBase { .. })), "{bad}");
     }
 }
+
+fn endpoint(base: &str) -> Endpoint {
+    Endpoint {
+        kind: ForgeKind::Github,
+        api_base: base.to_string(),
+        token: None,
+        allow_private: None,
+        limits: Limits {
+            max_bytes: 64 << 10,
+            timeout: Duration::from_secs(5),
+        },
+    }
+}
+
+#[test]
+fn a_github_app_exchanges_its_jwt_for_installation_tokens_and_caches_them() {
+    use sx_forge::GithubApp;
+    use time::OffsetDateTime;
+
+    let srv = ReplayServer::start();
+    let base = format!("{}/api/v3", srv.base);
+    srv.github_app(
+        "4242",
+        crate::replay::rsa_public_key_der(crate::replay::TEST_APP_PUBLIC_KEY),
+        &[
+            (99, "Codertocat/Hello-World"),
+            (100, "o/other"),
+            (101, "o/third"),
+        ],
+    );
+    srv.on("GET /api/v3/repos/Codertocat/Hello-World/pulls/2", Reply::json(r#"{"number":2,"title":"t","user":{"login":"Codertocat"},"head":{"sha":"ec26c3e57ca3a959ca5aad62de7213c562f8c821"}}"#));
+    let pem = std::fs::read(crate::replay::TEST_APP_KEY_PKCS1).unwrap();
+    let app = GithubApp::from_pem("4242", &pem).unwrap();
+    let p = pull("Codertocat", "Hello-World", 2);
+    let now = OffsetDateTime::now_utc();
+
+    // The installation named by the delivery: one exchange, then the cache.
+    let token = app
+        .installation_token(&endpoint(&base), Some(99), &p, now)
+        .unwrap();
+    assert_eq!(srv.issued_tokens(), vec![(99, token.clone())]);
+    assert_eq!(
+        app.installation_token(&endpoint(&base), Some(99), &p, now)
+            .unwrap(),
+        token
+    );
+    let exchange = &srv.requests()[0];
+    assert_eq!(
+        (exchange.method.as_str(), exchange.path.as_str()),
+        ("POST", "/api/v3/app/installations/99/access_tokens")
+    );
+    assert!(
+        exchange
+            .header("authorization")
+            .is_some_and(|a| a.starts_with("Bearer ey")),
+        "the JWT, not a token: {exchange:?}"
+    );
+    // The token opens the repository's API; no token or another installation's does not.
+    let with = client(ForgeKind::Github, &base, Some(&token));
+    assert_eq!(with.pull(&p).unwrap().title, "t");
+    let without = client(ForgeKind::Github, &base, None);
+    assert!(matches!(
+        without.pull(&p),
+        Err(ClientError::Status { status: 401, .. })
+    ));
+    let other = app
+        .installation_token(&endpoint(&base), Some(100), &p, now)
+        .unwrap();
+    assert!(matches!(
+        client(ForgeKind::Github, &base, Some(&other)).pull(&p),
+        Err(ClientError::Status { status: 401, .. })
+    ));
+
+    // Without an installation id the repository's installation is looked up (with the JWT)
+    // and its cached token reused.
+    let before = srv.issued_tokens().len();
+    assert_eq!(
+        app.installation_token(&endpoint(&base), None, &p, now)
+            .unwrap(),
+        token
+    );
+    assert_eq!(srv.issued_tokens().len(), before);
+    assert!(
+        srv.requests()
+            .iter()
+            .any(|r| r.path == "/api/v3/repos/Codertocat/Hello-World/installation")
+    );
+    // A token close to its expiry is replaced rather than reused.
+    srv.app_token_lifetime(time::Duration::minutes(4));
+    let short = app
+        .installation_token(&endpoint(&base), Some(101), &p, now)
+        .unwrap();
+    let again = app
+        .installation_token(&endpoint(&base), Some(101), &p, now)
+        .unwrap();
+    assert_ne!(again, short, "a token with 4 minutes left is not reused");
+
+    // Another app id or another key: the JWT is refused.
+    let impostor = GithubApp::from_pem("4243", &pem).unwrap();
+    assert!(matches!(
+        impostor.installation_token(&endpoint(&base), Some(99), &p, now),
+        Err(ClientError::Status { status: 401, .. })
+    ));
+    // An installation the app does not have.
+    assert!(matches!(
+        app.installation_token(&endpoint(&base), Some(5), &p, now),
+        Err(ClientError::Status { status: 404, .. })
+    ));
+    // Only GitHub has apps.
+    let mut gitlab = endpoint(&base);
+    gitlab.kind = ForgeKind::Gitlab;
+    assert!(matches!(
+        app.installation_token(&gitlab, Some(99), &p, now),
+        Err(ClientError::AppAuth(_))
+    ));
+}

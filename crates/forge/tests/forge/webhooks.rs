@@ -95,6 +95,8 @@ fn a_github_pr_comment_is_a_forward_only_with_the_command() {
         }
     );
     assert!(!f.repo.private);
+    // Delivered through a GitHub App: its installation authenticates the API calls.
+    assert_eq!(f.repo.installation, Some(11111));
 }
 
 #[test]
@@ -113,6 +115,7 @@ fn github_label_and_synchronize_deliveries_parse() {
     );
     assert_eq!(f.trigger, Trigger::Label { name: "bug".into() });
     assert_eq!(f.sender.login, "Codertocat");
+    assert_eq!(f.repo.installation, Some(1));
 
     let body = fixture("github-octokit-webhooks/pull_request/synchronize.payload.json");
     let Event::NewHead(h) = parse_github("pull_request", &body, Triggers::default()).unwrap()
@@ -120,6 +123,7 @@ fn github_label_and_synchronize_deliveries_parse() {
         panic!()
     };
     assert_eq!(h.head, "ec26c3e57ca3a959ca5aad62de7213c562f8c821");
+    assert_eq!(h.repo.installation, Some(1));
     assert_eq!(
         h.base.as_deref(),
         Some("f95f852bd8fca8fcc58a9a2d6c842781e32a215e")
@@ -251,8 +255,10 @@ fn gitlab_merge_request_updates_tell_new_commits_labels_and_nothing_apart() {
     ));
 }
 
-/// GitLab's `Note Hook` has no fixture under a permitted license: this is the documented shape
-/// (docs.gitlab.com "Webhook events", comment on a merge request), trimmed to what is read.
+/// Hand-written: `../shared/fixtures/` has no GitLab `Note Hook` (its `gitlab-woodpecker/README.md`
+/// says no example under a permitted license was found). The shape follows GitLab's documented
+/// example "Comment on a merge request" (docs.gitlab.com/user/project/integrations/webhook_events,
+/// section "Comment events"), trimmed to the fields the parser reads.
 pub const GITLAB_NOTE: &str = r#"{"object_kind":"note","event_type":"note",
  "user":{"id":42,"name":"Maint","username":"maint"},
  "project":{"id":7,"path_with_namespace":"group/sub/proj","web_url":"https://gitlab.example/group/sub/proj","visibility_level":0},
