@@ -20,7 +20,7 @@
 //! | `run_worker` | `S_EXPRESS_RUN_WORKER` | true |
 //! | `[notify]` table | `S_EXPRESS_SMTP_*`, `S_EXPRESS_NOTIFY_*` | no e-mail; see [`crate::notify::config`] |
 //! | `dataset_license` | `S_EXPRESS_DATASET_LICENSE` | `CC0-1.0` (SPDX id of the open dataset's licence) |
-//! | `[github]`, `[gitlab]`, `[forgejo]` tables, `forge_label` | `S_EXPRESS_GITHUB_*`, ..., `S_EXPRESS_FORGE_LABEL` | see [`crate::hooks::settings`] |
+//! | `[github]`, `[gitlab]`, `[forgejo]` tables, `forge_label`, `forge_delivery_retention_days` | `S_EXPRESS_GITHUB_*`, ..., `S_EXPRESS_FORGE_LABEL`, `S_EXPRESS_FORGE_DELIVERY_RETENTION_DAYS` | see [`crate::hooks::settings`] |
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -112,6 +112,8 @@ pub struct ConfigLayer {
     pub forgejo: Option<crate::hooks::settings::ForgeLayer>,
     /// The label that forwards a pull request.
     pub forge_label: Option<String>,
+    /// Days webhook delivery ids are kept to refuse replays.
+    pub forge_delivery_retention_days: Option<u32>,
 }
 
 impl ConfigLayer {
@@ -173,6 +175,9 @@ impl ConfigLayer {
                 }
                 "DATASET_LICENSE" => layer.dataset_license = Some(value),
                 "FORGE_LABEL" => layer.forge_label = Some(value),
+                "FORGE_DELIVERY_RETENTION_DAYS" => {
+                    layer.forge_delivery_retention_days = Some(parse_env(&name, &value)?);
+                }
                 k if k.starts_with("GITHUB_")
                     || k.starts_with("GITLAB_")
                     || k.starts_with("FORGEJO_") =>
@@ -216,6 +221,9 @@ impl ConfigLayer {
             gitlab: crate::hooks::settings::ForgeLayer::merge(self.gitlab, lower.gitlab),
             forgejo: crate::hooks::settings::ForgeLayer::merge(self.forgejo, lower.forgejo),
             forge_label: self.forge_label.or(lower.forge_label),
+            forge_delivery_retention_days: self
+                .forge_delivery_retention_days
+                .or(lower.forge_delivery_retention_days),
         }
     }
 }
@@ -409,6 +417,7 @@ impl Config {
                 layer.gitlab,
                 layer.forgejo,
                 layer.forge_label,
+                layer.forge_delivery_retention_days,
             )?,
         })
     }

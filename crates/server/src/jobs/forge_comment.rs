@@ -23,13 +23,18 @@ const WAIT_FOR_REPORT: time::Duration = time::Duration::minutes(5);
 pub struct Payload {
     /// The pull request thread.
     pub thread: ForgeThread,
+    /// The GitHub App installation of the delivery that led here, when known (otherwise the
+    /// app asks GitHub which installation covers the repository).
+    #[serde(default)]
+    pub installation: Option<u64>,
 }
 
 /// The job for a thread.
 #[must_use]
-pub fn job(thread: &ForgeThread, now: OffsetDateTime) -> Option<NewJob> {
+pub fn job(thread: &ForgeThread, installation: Option<u64>, now: OffsetDateTime) -> Option<NewJob> {
     let value = serde_json::to_value(Payload {
         thread: thread.clone(),
+        installation,
     })
     .ok()?;
     Some(NewJob::now(NAME, value, now))
@@ -60,7 +65,7 @@ pub async fn after_publication(state: &AppState, job: &sx_store::Job) {
 }
 
 fn job_for_update(thread: &ForgeThread) -> Option<NewJob> {
-    job(thread, OffsetDateTime::now_utc())
+    job(thread, None, OffsetDateTime::now_utc())
 }
 
 /// Runs the job.
@@ -102,18 +107,18 @@ pub async fn run(state: &AppState, job: &sx_store::Job) -> Result<(), String> {
         ));
     }
     let kind = super::forge_forward::kind_of(&thread.forge)?;
-    let client = super::forge_forward::client(state, kind)?;
+    let pull = PullRef {
+        owner: thread.owner.clone(),
+        repo: thread.repo.clone(),
+        number: thread.number,
+    };
+    let client = super::forge_forward::client(state, kind, &pull, payload.installation).await?;
     let body = crate::hooks::comment::body(
         &case,
         &state.config.public_base_url,
         thread.private,
         &state.policy,
     );
-    let pull = PullRef {
-        owner: thread.owner.clone(),
-        repo: thread.repo.clone(),
-        number: thread.number,
-    };
     let existing = thread.comment_id;
     let posted = tokio::task::spawn_blocking(move || match existing {
         Some(id) => client.update_comment(&pull, id, &body).map(|()| id),
@@ -121,7 +126,7 @@ pub async fn run(state: &AppState, job: &sx_store::Job) -> Result<(), String> {
     })
     .await
     .map_err(|e| format!("the forge client panicked: {e}"))?
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| super::forge_forward::call_failed(state, kind, &e))?;
     if existing != Some(posted) {
         thread.comment_id = Some(posted);
         thread.updated_at = OffsetDateTime::now_utc();

@@ -44,6 +44,9 @@ pub struct Payload {
     pub label: Option<String>,
     /// Whether the repository is private.
     pub private: bool,
+    /// The GitHub App installation the delivery came through.
+    #[serde(default)]
+    pub installation: Option<u64>,
 }
 
 /// Parses the stored forge name.
@@ -56,11 +59,44 @@ pub(crate) fn kind_of(name: &str) -> Result<ForgeKind, String> {
     }
 }
 
-/// The client for a configured forge, with the instance's change-size limit.
-pub(crate) fn client(state: &AppState, kind: ForgeKind) -> Result<ForgeClient, String> {
-    let mut endpoint = state.config.forges.get(kind).endpoint();
+/// The client for a configured forge, with the instance's change-size limit, authenticated
+/// for `pull`'s repository: with the configured token, or — for a GitHub App — with an
+/// installation token of `installation` (the delivery's), else of the installation GitHub
+/// names for the repository. Installation tokens are cached by the app.
+pub(crate) async fn client(
+    state: &AppState,
+    kind: ForgeKind,
+    pull: &PullRef,
+    installation: Option<u64>,
+) -> Result<ForgeClient, String> {
+    let settings = state.config.forges.get(kind);
+    let mut endpoint = settings.endpoint();
     endpoint.limits.max_bytes = u64::try_from(state.config.max_change_bytes).unwrap_or(u64::MAX);
+    if let Some(app) = settings.app.clone() {
+        let for_token = endpoint.clone();
+        let pull = pull.clone();
+        let token = tokio::task::spawn_blocking(move || {
+            app.installation_token(&for_token, installation, &pull, OffsetDateTime::now_utc())
+        })
+        .await
+        .map_err(|e| format!("the GitHub App token request panicked: {e}"))?
+        .map_err(|e| format!("no GitHub App installation token: {e}"))?;
+        endpoint.token = Some(token);
+    }
     ForgeClient::new(endpoint).map_err(|e| e.to_string())
+}
+
+/// The message of a failed forge call. A 401 while a GitHub App is configured means GitHub
+/// no longer accepts a cached installation token (the app was reinstalled, or its permissions
+/// changed): the app's cached tokens are dropped so the job's retry asks for fresh ones.
+pub(crate) fn call_failed(state: &AppState, kind: ForgeKind, e: &sx_forge::ClientError) -> String {
+    if let (Some(app), sx_forge::ClientError::Status { status: 401, .. }) =
+        (&state.config.forges.get(kind).app, e)
+    {
+        app.forget_tokens();
+        tracing::warn!(forge = %kind, "GitHub refused an installation token; cached tokens dropped");
+    }
+    e.to_string()
 }
 
 /// Enqueues a forward request.
@@ -90,6 +126,7 @@ pub async fn enqueue(
             Trigger::Comment { .. } => None,
         },
         private: request.repo.private,
+        installation: request.repo.installation,
     };
     let value = serde_json::to_value(&payload).map_err(|e| StoreError::Invalid(e.to_string()))?;
     state
@@ -212,7 +249,7 @@ pub async fn run(state: &AppState, job: &sx_store::Job) -> Result<(), String> {
         repo: p.repo.clone(),
         number: p.number,
     };
-    let client = client(state, kind)?;
+    let client = client(state, kind, &pull, p.installation).await?;
     let sender = Sender {
         login: p.sender.clone(),
         id: p.sender_id,
@@ -226,7 +263,7 @@ pub async fn run(state: &AppState, job: &sx_store::Job) -> Result<(), String> {
     })
     .await
     .map_err(|e| format!("the forge client panicked: {e}"))?;
-    if !may_write.map_err(|e| e.to_string())? {
+    if !may_write.map_err(|e| call_failed(state, kind, &e))? {
         tracing::warn!(forge = %kind, pull = %pull.full_name(), number = pull.number, sender = %p.sender, "forward request from a user without write access refused");
         return Ok(());
     }
@@ -251,7 +288,7 @@ pub async fn run(state: &AppState, job: &sx_store::Job) -> Result<(), String> {
     })
     .await
     .map_err(|e| format!("the forge client panicked: {e}"))?
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| call_failed(state, kind, &e))?;
     if patch.trim().is_empty() {
         return Err(format!(
             "{kind} returned an empty change for {}#{}",
@@ -305,7 +342,7 @@ pub async fn run(state: &AppState, job: &sx_store::Job) -> Result<(), String> {
         updated_at: now,
     };
     let case = crate::api::cases::receive_change(state, &bot, &project, submission, |case_id| {
-        super::forge_comment::job(&thread_for(case_id), now)
+        super::forge_comment::job(&thread_for(case_id), p.installation, now)
             .into_iter()
             .collect()
     })

@@ -25,6 +25,9 @@ pub struct Payload {
     pub head: String,
     /// The base commit, when the payload said.
     pub base: Option<String>,
+    /// The GitHub App installation the delivery came through.
+    #[serde(default)]
+    pub installation: Option<u64>,
 }
 
 /// Enqueues a new head for a case.
@@ -41,6 +44,7 @@ pub async fn enqueue(
         case_id,
         head: new_head.head.clone(),
         base: new_head.base.clone(),
+        installation: new_head.repo.installation,
     })
     .map_err(|e| StoreError::Invalid(e.to_string()))?;
     state
@@ -69,18 +73,18 @@ pub async fn run(state: &AppState, job: &sx_store::Job) -> Result<(), String> {
         return Ok(());
     }
     let kind = super::forge_forward::kind_of(&thread.forge)?;
-    let client = super::forge_forward::client(state, kind)?;
     let pull = PullRef {
         owner: thread.owner.clone(),
         repo: thread.repo.clone(),
         number: thread.number,
     };
+    let client = super::forge_forward::client(state, kind, &pull, p.installation).await?;
     let (info, patch) = tokio::task::spawn_blocking(move || {
         Ok::<_, sx_forge::ClientError>((client.pull(&pull)?, client.patch(&pull)?))
     })
     .await
     .map_err(|e| format!("the forge client panicked: {e}"))?
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| super::forge_forward::call_failed(state, kind, &e))?;
     // The forge's current head is the truth (pushes can race); analyze what it serves.
     let head = info.head_sha.clone();
     let base = info
@@ -196,7 +200,7 @@ pub async fn run(state: &AppState, job: &sx_store::Job) -> Result<(), String> {
         .put_forge_thread(&thread)
         .await
         .map_err(store_err)?;
-    if let Some(job) = super::forge_comment::job(&thread, now) {
+    if let Some(job) = super::forge_comment::job(&thread, p.installation, now) {
         state.store.enqueue_job(&job).await.map_err(store_err)?;
     }
     Ok(())

@@ -16,6 +16,7 @@ pub mod forge_revision;
 pub mod generate_reports;
 pub mod notify_email;
 pub mod notify_webhook;
+pub mod prune_forge_deliveries;
 pub mod publish_case;
 
 use std::time::Duration;
@@ -36,6 +37,7 @@ pub const REGISTERED: &[&str] = &[
     forge_forward::NAME,
     forge_revision::NAME,
     forge_comment::NAME,
+    prune_forge_deliveries::NAME,
 ];
 
 /// How long a worker holds a job before another may take it over.
@@ -48,8 +50,9 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How often an idle worker polls for jobs enqueued by other replicas.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
-/// How often the worker runs its housekeeping: sign a log checkpoint if the log grew, delete
-/// expired sessions, prune finished jobs.
+/// How often the worker runs its housekeeping: schedule trend reports and the daily pruning of
+/// webhook delivery ids, sign a log checkpoint if the log grew, delete expired sessions, prune
+/// finished jobs.
 pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(600);
 
 /// Finished jobs are kept this long (for operators' inspection), then deleted.
@@ -83,6 +86,9 @@ pub(crate) async fn project_and_subgroups(
 pub async fn maintenance(state: &AppState) {
     if let Err(e) = generate_reports::schedule(state, OffsetDateTime::now_utc()).await {
         tracing::error!(error = %e, "could not schedule trend reports");
+    }
+    if let Err(e) = prune_forge_deliveries::schedule(state, OffsetDateTime::now_utc()).await {
+        tracing::error!(error = %e, "could not schedule the pruning of webhook delivery ids");
     }
     if let Err(e) = sign_checkpoint_if_grown(state).await {
         tracing::error!(error = %e, "could not sign a log checkpoint");
@@ -133,6 +139,7 @@ async fn dispatch(state: &AppState, job: &Job) -> Result<(), String> {
         forge_comment::NAME => forge_comment::run(state, job).await,
         notify_email::NAME => notify_email::run(state, job).await,
         notify_webhook::NAME => notify_webhook::run(state, job).await,
+        prune_forge_deliveries::NAME => prune_forge_deliveries::run(state, job).await,
         other => Err(format!(
             "no job named {other:?} is registered in this binary (known: {}); was it enqueued by a newer version?",
             REGISTERED.join(", ")

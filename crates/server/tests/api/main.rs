@@ -18,6 +18,7 @@ mod accounts;
 mod bundle;
 mod cases;
 mod dataset;
+mod forge_deliveries;
 mod openapi;
 mod pages;
 mod reports;
