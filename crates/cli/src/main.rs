@@ -13,6 +13,7 @@
 //! runtime, no database) is set up unless the subcommand needs it.
 
 mod commands;
+mod pull_request;
 mod setup;
 
 use std::io::Write as _;

@@ -104,19 +104,8 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "URL", env = "S_EXPRESS_DOC_BASE", default_value = output::DEFAULT_DOC_BASE_URL)]
     pub doc_base: String,
 
-    /// API token for fetching a pull request URL (GitHub, GitLab or Forgejo token).
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "S_EXPRESS_FORGE_TOKEN",
-        hide_env_values = true
-    )]
-    pub forge_token: Option<String>,
-
-    /// API base URL for a pull request URL, when not the one the URL implies
-    /// (`https://api.github.com`, `https://HOST/api/v3`, `https://HOST/api/v4`, `https://HOST/api/v1`).
-    #[arg(long, value_name = "URL", env = "S_EXPRESS_FORGE_API_URL")]
-    pub forge_api_url: Option<String>,
+    #[command(flatten)]
+    pub forge: crate::pull_request::ForgeFetchArgs,
 
     #[command(flatten)]
     pub analyzer: AnalyzerArgs,
@@ -124,25 +113,8 @@ pub struct AnalyzeArgs {
 
 /// Fetches a pull request's change through its forge's API.
 fn fetch_pull(args: &AnalyzeArgs, url: &str, limit: usize) -> anyhow::Result<(String, Vec<u8>)> {
-    let pull = sx_forge::parse_pull_url(url)?;
-    let endpoint = sx_forge::Endpoint {
-        kind: pull.kind,
-        api_base: args
-            .forge_api_url
-            .clone()
-            .unwrap_or_else(|| pull.api_base.clone()),
-        token: args.forge_token.clone(),
-        allow_private: None,
-        limits: sx_forge::Limits {
-            max_bytes: u64::try_from(limit).unwrap_or(u64::MAX),
-            ..sx_forge::Limits::default()
-        },
-    };
-    let client = sx_forge::ForgeClient::new(endpoint)?;
-    let help = "help: check the network, the URL, and S_EXPRESS_FORGE_TOKEN (private repositories and rate limits need a token); or fetch the patch yourself and pass the file";
-    let patch = client
-        .patch(&pull.pull)
-        .with_context(|| format!("cannot fetch the change of {}\n{help}", pull.web_url))?;
+    let pull = args.forge.parse(url)?;
+    let patch = args.forge.patch(&pull, limit)?;
     Ok((pull.web_url, patch.into_bytes()))
 }
 

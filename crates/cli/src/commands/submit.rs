@@ -1,12 +1,14 @@
 //! `s-express submit`: forward a change to an S-Express service.
 //!
 //! The change is read exactly like `analyze` reads it — a diff, `git format-patch` mail or
-//! mbox file, standard input (`-`), or a range of a local repository (`--repo PATH
+//! mbox file, standard input (`-`), a range of a local repository (`--repo PATH
 //! BASE..HEAD`, sent as a `format-patch` series so commit messages and authors travel with
-//! it) — and posted to `POST /api/v1/cases`. The service acknowledges only once the case is
-//! durably stored, so the case URL is printed at once; then, unless `--no-wait`, the command
-//! polls the case until the automated report is attached and prints that first assessment with
-//! the analyzer's own text rendering.
+//! it), or a pull request URL (fetched through the forge's API like `analyze URL` does, with
+//! its title, author, revision and URL as the case's metadata and its repository as the
+//! default project; see [`crate::pull_request`]) — and posted to `POST /api/v1/cases`. The
+//! service acknowledges only once the case is durably stored, so the case URL is printed at
+//! once; then, unless `--no-wait`, the command polls the case until the automated report is
+//! attached and prints that first assessment with the analyzer's own text rendering.
 //!
 //! Where the server and token come from, first match wins: `--server` / `S_EXPRESS_SERVER`,
 //! `S_EXPRESS_TOKEN`, then the client config file (`--config FILE`, else
@@ -29,8 +31,9 @@ use anyhow::{Context as _, anyhow, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sx_analyzer::output::{self, RenderOptions};
-use sx_forge::GitRepo;
+use sx_forge::{ForgeKind, GitRepo, PullUrl};
 
+use crate::pull_request::ForgeFetchArgs;
 use crate::setup::ColorChoice;
 
 /// Largest change `submit` reads (the server enforces its own, usually smaller, limit).
@@ -120,9 +123,12 @@ Examples:
   s-express submit --server https://sx.example.org --project github:acme/widget pr-42.patch \\
       --concern \"new build step downloads a binary\" --suspicion 4
   git format-patch -3 --stdout | s-express submit - --project github:acme/widget --suspicion 3
-  s-express submit --repo . origin/main..pr-42 --concern \"obfuscated test fixture\" --suspicion 5")]
+  s-express submit --repo . origin/main..pr-42 --concern \"obfuscated test fixture\" --suspicion 5
+  S_EXPRESS_FORGE_TOKEN=... s-express submit https://github.com/acme/widget/pull/42 --suspicion 4")]
 pub struct SubmitArgs {
-    /// Diff, patch (`git format-patch`) or mbox file to forward; `-` reads standard input.
+    /// Diff, patch (`git format-patch`) or mbox file to forward; `-` reads standard input. A
+    /// pull request URL (GitHub, GitLab merge request, Forgejo/Gitea) fetches the change and its
+    /// metadata through the forge's API (token in S_EXPRESS_FORGE_TOKEN).
     #[arg(value_name = "FILE", conflicts_with = "repo")]
     pub input: Option<PathBuf>,
 
@@ -194,6 +200,9 @@ pub struct SubmitArgs {
     /// Colour text output: `auto` colours when stdout is a terminal and NO_COLOR is unset.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    #[command(flatten)]
+    pub forge_fetch: ForgeFetchArgs,
 }
 
 /// The client config file.
@@ -350,6 +359,32 @@ impl ProjectRef {
             owner: owner.to_string(),
             name: name.to_string(),
         })
+    }
+
+    /// The project of a pull request URL. A GitLab subgroup path keeps only its last part, as
+    /// with remotes (the service names projects `OWNER/NAME`).
+    pub fn from_pull(pull: &PullUrl, forge: Option<ForgeArg>) -> ProjectRef {
+        let by_kind = match pull.kind {
+            ForgeKind::Github => ForgeArg::Github,
+            ForgeKind::Gitlab => ForgeArg::Gitlab,
+            ForgeKind::Forgejo => ForgeArg::Forgejo,
+        };
+        let forge = forge
+            .or_else(|| ForgeArg::of_host(&pull.host))
+            .unwrap_or(by_kind);
+        let host = (ForgeArg::of_host(&pull.host) != Some(forge)).then(|| pull.host.clone());
+        let owner = pull
+            .pull
+            .owner
+            .rsplit('/')
+            .next()
+            .unwrap_or(&pull.pull.owner);
+        ProjectRef {
+            forge: forge.as_str(),
+            host,
+            owner: owner.to_string(),
+            name: pull.pull.repo.clone(),
+        }
     }
 
     fn to_json(&self) -> Value {
@@ -606,14 +641,45 @@ pub fn repo_series(repo: &GitRepo, spec: &str) -> anyhow::Result<String> {
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
-/// The project: `--project`, else (with --repo) the `origin` remote, else the config default.
+/// A change fetched from a pull request URL, with the forge's metadata.
+#[derive(Debug)]
+struct FetchedPull {
+    pull: PullUrl,
+    diff: String,
+    title: Option<String>,
+    author: Option<String>,
+    revision: Option<String>,
+}
+
+/// Fetches a pull request through its forge's API (refusing unknown hosts and private
+/// addresses, see [`crate::pull_request`]).
+fn fetch_pull(args: &SubmitArgs, url: &str) -> anyhow::Result<FetchedPull> {
+    let pull = args.forge_fetch.parse(url)?;
+    let (info, diff) = args.forge_fetch.pull_and_patch(&pull, MAX_CHANGE_BYTES)?;
+    Ok(FetchedPull {
+        title: Some(info.title).filter(|t| !t.trim().is_empty()),
+        author: info.author.filter(|a| !a.is_empty() && a.len() <= 100),
+        revision: info
+            .base_sha
+            .map(|base| format!("{base}..{}", info.head_sha)),
+        pull,
+        diff,
+    })
+}
+
+/// The project: `--project`, else (with --repo) the `origin` remote, else (with a pull request
+/// URL) its repository, else the config default.
 fn resolve_project(
     args: &SubmitArgs,
     repo: Option<&GitRepo>,
+    pull: Option<&PullUrl>,
     config: &ClientConfig,
 ) -> anyhow::Result<ProjectRef> {
     if let Some(p) = &args.project {
         return ProjectRef::parse(p, args.forge);
+    }
+    if let Some(pull) = pull {
+        return Ok(ProjectRef::from_pull(pull, args.forge));
     }
     if let Some(repo) = repo
         && let Ok(remote) = repo.repository().find_remote("origin")
@@ -685,7 +751,15 @@ pub fn run(args: &SubmitArgs, no_color: bool) -> anyhow::Result<u8> {
         )
     })?;
     let token = config.token()?;
-    let (diff, repo, revision) = if args.repo.is_empty() {
+    let url_input = args
+        .input
+        .as_deref()
+        .and_then(Path::to_str)
+        .filter(|p| sx_forge::pr_url::looks_like_url(p));
+    let fetched = url_input.map(|url| fetch_pull(args, url)).transpose()?;
+    let (diff, repo, revision) = if let Some(f) = &fetched {
+        (f.diff.clone(), None, f.revision.clone())
+    } else if args.repo.is_empty() {
         (read_input(args.input.as_deref())?, None, None)
     } else {
         let path = PathBuf::from(&args.repo[0]);
@@ -702,7 +776,26 @@ pub fn run(args: &SubmitArgs, no_color: bool) -> anyhow::Result<u8> {
             "the change is empty\nhelp: pass a diff, patch or mbox with at least one file change"
         );
     }
-    let project = resolve_project(args, repo.as_ref(), &config)?;
+    let project = resolve_project(
+        args,
+        repo.as_ref(),
+        fetched.as_ref().map(|f| &f.pull),
+        &config,
+    )?;
+    // Flags win over what the forge says.
+    let from_forge = |pick: fn(&FetchedPull) -> Option<String>| fetched.as_ref().and_then(pick);
+    let pr = args
+        .pr
+        .clone()
+        .or_else(|| from_forge(|f| Some(f.pull.web_url.clone())));
+    let title = args
+        .title
+        .clone()
+        .or_else(|| from_forge(|f| f.title.clone()));
+    let author = args
+        .author
+        .clone()
+        .or_else(|| from_forge(|f| f.author.clone()));
     let timeout = Duration::from_secs(args.timeout.max(1));
     let service = Service::new(&server, token, timeout.max(Duration::from_secs(30)))?;
     let mut body = json!({
@@ -713,9 +806,9 @@ pub fn run(args: &SubmitArgs, no_color: bool) -> anyhow::Result<u8> {
         "tags": args.tags,
     });
     for (key, value) in [
-        ("pull_request_url", &args.pr),
-        ("title", &args.title),
-        ("author", &args.author),
+        ("pull_request_url", &pr),
+        ("title", &title),
+        ("author", &author),
         ("revision", &revision),
     ] {
         if let Some(v) = value {
@@ -772,7 +865,7 @@ pub fn run(args: &SubmitArgs, no_color: bool) -> anyhow::Result<u8> {
             )?;
             let opts = RenderOptions {
                 color: args.color.enabled(no_color),
-                title: args.title.clone(),
+                title: title.clone(),
                 ..RenderOptions::default()
             };
             let subgroups: Vec<&str> = waited.case["subgroups"]
@@ -816,6 +909,41 @@ mod tests {
         assert!(ProjectRef::parse("widget", None).is_err());
         assert!(ProjectRef::parse("svn:acme/widget", None).is_err());
         assert!(ProjectRef::parse("a/b/c/d", None).is_err());
+    }
+
+    #[test]
+    fn pull_request_urls_name_their_project() {
+        let p = |url: &str, forge| {
+            ProjectRef::from_pull(&sx_forge::parse_pull_url(url).unwrap(), forge)
+        };
+        let gh = p("https://github.com/acme/widget/pull/3", None);
+        assert_eq!(
+            (
+                gh.forge,
+                gh.host.as_deref(),
+                gh.owner.as_str(),
+                gh.name.as_str()
+            ),
+            ("github", None, "acme", "widget")
+        );
+        let gl = p(
+            "https://git.example.org/group/sub/widget/-/merge_requests/4",
+            None,
+        );
+        assert_eq!(
+            (gl.forge, gl.host.as_deref(), gl.owner.as_str()),
+            ("gitlab", Some("git.example.org"), "sub")
+        );
+        let gitea = p("https://gitea.com/acme/widget/pulls/5", None);
+        assert_eq!((gitea.forge, gitea.host.as_deref()), ("gitea", None));
+        let own = p(
+            "https://git.example.org/acme/widget/pulls/6",
+            Some(ForgeArg::Gitea),
+        );
+        assert_eq!(
+            (own.forge, own.host.as_deref()),
+            ("gitea", Some("git.example.org"))
+        );
     }
 
     #[test]

