@@ -31,7 +31,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE", env = "S_EXPRESS_CONFIG")]
     pub config: Option<PathBuf>,
 
-    /// The URL users reach this instance at; `https://` makes session cookies Secure [default: http://<listen>].
+    /// The URL users reach this instance at; `https://` makes session cookies Secure [default: http:// and the --listen address].
     #[arg(long, value_name = "URL", env = "S_EXPRESS_PUBLIC_BASE_URL")]
     pub public_base_url: Option<String>,
 

@@ -5,7 +5,7 @@
 //! `None` for any case the TLP rules do not show to an anonymous reader (so a sealed case can
 //! never appear, whatever the caller passes), and it drops each assessment or second review
 //! whose own label is stricter than CLEAR. Every free-text field passes through
-//! [`redact`](super::redact::redact).
+//! [`super::redact::redact`].
 
 use std::collections::{BTreeMap, BTreeSet};
 

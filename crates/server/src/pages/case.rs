@@ -5,7 +5,7 @@
 //! reviews, the participant list and the timeline by TLP, and comments pass
 //! `sx_domain::may_view` one by one. Acting: each form calls the API handler of the same
 //! action. Which forms are offered is a dry run of the domain command for this visitor
-//! ([`Actions::of`]): a button shows exactly when the API would accept the request.
+//! (`Actions::of`): a button shows exactly when the API would accept the request.
 
 use std::collections::HashMap;
 

@@ -1,7 +1,7 @@
 //! Attacker-controlled text made visible for HTML.
 //!
 //! [`segments`] splits text at every character `sx_analyzer`'s
-//! [`is_hidden`](sx_analyzer::output::is_hidden) flags (bidi controls, zero-width and other
+//! [`sx_analyzer::output::is_hidden`] flags (bidi controls, zero-width and other
 //! invisible characters, control characters), so a template can draw each one as a marked-up
 //! `U+202E` badge instead of letting it reorder or hide what a reviewer reads. The analyzer's
 //! renderers use the same predicate, so a page, the CLI and a PR comment flag exactly the same
