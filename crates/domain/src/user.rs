@@ -46,6 +46,20 @@ impl User {
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }
+
+    /// Whether the user may create subgroups and add or remove their members: coordinators
+    /// (they run routing and membership) and admins (they operate the instance). Neither
+    /// right opens any case: reading stays with the TLP rules.
+    #[must_use]
+    pub fn may_manage_subgroups(&self) -> bool {
+        self.has_role(Role::Coordinator) || self.has_role(Role::Admin)
+    }
+
+    /// Whether the user may disable and re-enable accounts: admins only.
+    #[must_use]
+    pub fn may_manage_accounts(&self) -> bool {
+        self.has_role(Role::Admin)
+    }
 }
 
 /// What an expert knows, who they are tied to, and how much time they give.
@@ -97,4 +111,35 @@ pub struct Sponsor {
     pub organization: String,
     /// Share of working time donated, in percent (e.g. 20).
     pub time_share_percent: Option<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(roles: &[Role]) -> User {
+        User {
+            id: UserId::from_uuid(uuid::Uuid::from_u128(1)),
+            handle: "u".into(),
+            display_name: "U".into(),
+            roles: roles.iter().copied().collect(),
+            expert: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn coordinators_and_admins_run_subgroups_and_only_admins_run_accounts() {
+        for (roles, subgroups, accounts) in [
+            (&[Role::Maintainer][..], false, false),
+            (&[Role::Expert][..], false, false),
+            (&[Role::Coordinator][..], true, false),
+            (&[Role::Admin][..], true, true),
+            (&[Role::Expert, Role::Coordinator][..], true, false),
+        ] {
+            let u = user(roles);
+            assert_eq!(u.may_manage_subgroups(), subgroups, "{roles:?}");
+            assert_eq!(u.may_manage_accounts(), accounts, "{roles:?}");
+        }
+    }
 }

@@ -23,10 +23,12 @@
 //! * [`work`]: only the job worker (`s-express worker`).
 //! * [`AppState::open`] + [`routes::router`]: the in-process application, for tests.
 //! * [`accounts`]: creating users and tokens (the `admin` command and tests use it).
+//! * [`admin`]: subgroups and account state, shared by `s-express admin` and `/admin`.
 
 #![recursion_limit = "256"]
 
 pub mod accounts;
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod changes;

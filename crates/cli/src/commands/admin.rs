@@ -9,8 +9,11 @@
 //! - `user list|disable|enable|grant|revoke` manages accounts and roles.
 //! - `invite` creates an invitation and prints its URL once (the token is stored hashed).
 //!
-//! None of these operations writes the transparency log, exactly like the same operations
-//! through the API: the log records what happens to cases, not account administration.
+//! Subgroups and account state go through `sx_server::admin`, the same functions the `/admin`
+//! page calls (the operator acts as `Actor::Operator`), so the rules and the record of each
+//! change are the web UI's. None of these operations writes the transparency log, exactly like
+//! the same operations through the API: the log records what happens to cases, not account
+//! administration.
 //!
 //! The database comes from `--database URL` or `S_EXPRESS_DATABASE_URL`; a plain path or
 //! `sqlite://PATH` selects SQLite (created if missing), `postgres://…` selects PostgreSQL.
@@ -20,10 +23,11 @@ use std::time::Instant;
 use std::collections::BTreeSet;
 
 use anyhow::Context as _;
-use sx_domain::{AttackVector, Language, Role, Subgroup, SubgroupKind, UserId};
-use sx_store::{
-    AnyStore, Backend, OpenOptions, Store as _, StoreError, UserRecord, seed::SeedSpec,
+use sx_domain::{AttackVector, Language, Role, UserId};
+use sx_server::admin::{
+    Actor, AdminError, NewSubgroup, ensure_another_admin, find_subgroup, find_user,
 };
+use sx_store::{AnyStore, Backend, OpenOptions, Store as _, StoreError, seed::SeedSpec};
 
 /// Default database: an SQLite file in the current directory.
 pub const DEFAULT_DATABASE: &str = "s-express.sqlite";
@@ -325,46 +329,26 @@ fn parse_all<T: std::str::FromStr + Ord + std::fmt::Display + Copy>(
         .collect()
 }
 
-/// Checks a subgroup slug: 1–40 characters of lowercase ASCII letters, digits and `-`.
-fn check_slug(slug: &str) -> anyhow::Result<()> {
-    let ok = !slug.is_empty()
-        && slug.len() <= 40
-        && !slug.starts_with('-')
-        && slug
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    anyhow::ensure!(
-        ok,
-        "invalid subgroup slug {slug:?}\nhelp: use 1-40 lowercase letters, digits and '-', such as rust or supply-chain"
-    );
-    Ok(())
-}
-
-async fn find_user(store: &AnyStore, handle: &str) -> anyhow::Result<UserRecord> {
-    store
-        .get_user_by_handle(handle)
-        .await
-        .context("reading users")?
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "no user with the handle {handle:?}\nhelp: `s-express admin user list` shows every account"
-            )
-        })
-}
-
-async fn find_subgroup(
-    store: &AnyStore,
-    slug: &str,
-) -> anyhow::Result<sx_store::Versioned<Subgroup>> {
-    store
-        .get_subgroup_by_slug(slug)
-        .await
-        .context("reading subgroups")?
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "no subgroup with the slug {slug:?}\nhelp: `s-express admin subgroup list` shows them; `admin subgroup create` makes one"
-            )
-        })
+/// The shared function's refusal as a CLI error, with a "help:" line where the CLI has one.
+fn refused(e: AdminError) -> anyhow::Error {
+    let help = match &e {
+        AdminError::NoSuchUser(_) => "\nhelp: `s-express admin user list` shows every account",
+        AdminError::NoSuchSubgroup(_) => {
+            "\nhelp: `s-express admin subgroup list` shows them; `admin subgroup create` makes one"
+        }
+        AdminError::DuplicateSlug(_) => {
+            "\nhelp: choose another slug, or add members to the existing one"
+        }
+        AdminError::NoRouting(_) => "\nhelp: pass at least one --language or --vector",
+        AdminError::NotMember { .. } => "\nhelp: `s-express admin subgroup list` shows members",
+        _ => "",
+    };
+    match e {
+        AdminError::NotAnExpert(handle) => anyhow::anyhow!(
+            "{handle:?} is neither an expert nor a coordinator\nhelp: `s-express admin user grant {handle} expert` first"
+        ),
+        e => anyhow::anyhow!("{e}{help}"),
+    }
 }
 
 async fn subgroup(store: &AnyStore, command: SubgroupCommand) -> anyhow::Result<()> {
@@ -375,42 +359,16 @@ async fn subgroup(store: &AnyStore, command: SubgroupCommand) -> anyhow::Result<
             languages,
             vectors,
         } => {
-            check_slug(&slug)?;
-            let name = name.trim().to_string();
-            anyhow::ensure!(
-                !name.is_empty()
-                    && name.chars().count() <= 100
-                    && !name.chars().any(char::is_control),
-                "a subgroup name is 1-100 characters without control characters"
-            );
-            let languages = parse_all(&languages, "language", Language::ALL)?;
-            let vectors = parse_all(&vectors, "attack vector", AttackVector::ALL)?;
-            anyhow::ensure!(
-                !languages.is_empty() || !vectors.is_empty(),
-                "subgroup {slug:?} would take no cases\nhelp: pass at least one --language or --vector"
-            );
-            let kind = if languages.is_empty() {
-                SubgroupKind::AttackVector
-            } else {
-                SubgroupKind::Language
-            };
-            let group = Subgroup {
-                id: sx_domain::SubgroupId::from_uuid(uuid::Uuid::now_v7()),
-                slug: slug.clone(),
+            let new = NewSubgroup {
+                slug,
                 name,
-                kind,
-                members: Vec::new(),
-                coordinators: Vec::new(),
-                routing: sx_domain::RoutingRules { languages, vectors },
+                languages: parse_all(&languages, "language", Language::ALL)?,
+                vectors: parse_all(&vectors, "attack vector", AttackVector::ALL)?,
             };
-            match store.create_subgroup(&group).await {
-                Ok(()) => {}
-                Err(StoreError::Duplicate { .. }) => anyhow::bail!(
-                    "a subgroup with the slug {slug:?} already exists\nhelp: choose another slug, or add members to the existing one"
-                ),
-                Err(e) => return Err(e).context("creating the subgroup"),
-            }
-            println!("created subgroup {slug} ({})", group.id);
+            let group = sx_server::admin::create_subgroup(store, Actor::Operator, new)
+                .await
+                .map_err(refused)?;
+            println!("created subgroup {} ({})", group.slug, group.id);
             Ok(())
         }
         SubgroupCommand::List => {
@@ -449,19 +407,17 @@ async fn subgroup(store: &AnyStore, command: SubgroupCommand) -> anyhow::Result<
             Ok(())
         }
         SubgroupCommand::AddMember { slug, handle } => {
-            let user = find_user(store, &handle).await?;
-            anyhow::ensure!(
-                user.user.has_role(Role::Expert) || user.user.has_role(Role::Coordinator),
-                "{handle:?} is neither an expert nor a coordinator\nhelp: `s-express admin user grant {handle} expert` first"
-            );
-            change_members(store, &slug, user.user.id, true).await?;
-            println!("added {} to subgroup {slug}", user.user.handle);
+            let user = sx_server::admin::add_member(store, Actor::Operator, &slug, &handle)
+                .await
+                .map_err(refused)?;
+            println!("added {} to subgroup {slug}", user.handle);
             Ok(())
         }
         SubgroupCommand::RemoveMember { slug, handle } => {
-            let user = find_user(store, &handle).await?;
-            change_members(store, &slug, user.user.id, false).await?;
-            println!("removed {} from subgroup {slug}", user.user.handle);
+            let user = sx_server::admin::remove_member(store, Actor::Operator, &slug, &handle)
+                .await
+                .map_err(refused)?;
+            println!("removed {} from subgroup {slug}", user.handle);
             Ok(())
         }
     }
@@ -473,38 +429,6 @@ async fn handle_of(store: &AnyStore, id: UserId) -> anyhow::Result<String> {
         .await
         .context("reading users")?
         .map_or_else(|| id.to_string(), |u| u.user.handle))
-}
-
-/// Adds or removes a member, retrying when the subgroup changed meanwhile.
-async fn change_members(
-    store: &AnyStore,
-    slug: &str,
-    user: UserId,
-    add: bool,
-) -> anyhow::Result<()> {
-    for _ in 0..3 {
-        let mut current = find_subgroup(store, slug).await?;
-        let members = &mut current.value.members;
-        if add {
-            anyhow::ensure!(
-                !members.contains(&user),
-                "already a member of subgroup {slug:?}"
-            );
-            members.push(user);
-        } else {
-            anyhow::ensure!(
-                members.contains(&user),
-                "not a member of subgroup {slug:?}\nhelp: `s-express admin subgroup list` shows members"
-            );
-            members.retain(|m| *m != user);
-        }
-        match store.update_subgroup(&current.value, current.version).await {
-            Ok(_) => return Ok(()),
-            Err(StoreError::Conflict { .. }) => continue,
-            Err(e) => return Err(e).context("saving the subgroup"),
-        }
-    }
-    anyhow::bail!("subgroup {slug:?} kept changing while saving; try again")
 }
 
 async fn user(store: &AnyStore, command: UserCommand) -> anyhow::Result<()> {
@@ -538,47 +462,25 @@ async fn user(store: &AnyStore, command: UserCommand) -> anyhow::Result<()> {
             Ok(())
         }
         UserCommand::Disable { handle } => {
-            let record = find_user(store, &handle).await?;
-            if record.user.has_role(Role::Admin) {
-                ensure_another_admin(store, record.user.id).await?;
-            }
-            store
-                .set_user_disabled(record.user.id, true)
+            let user = sx_server::admin::set_disabled(store, Actor::Operator, &handle, true)
                 .await
-                .context("disabling the user")?;
+                .map_err(refused)?;
             println!(
                 "disabled {}: logins, sessions and API tokens no longer work",
-                record.user.handle
+                user.handle
             );
             Ok(())
         }
         UserCommand::Enable { handle } => {
-            let record = find_user(store, &handle).await?;
-            store
-                .set_user_disabled(record.user.id, false)
+            let user = sx_server::admin::set_disabled(store, Actor::Operator, &handle, false)
                 .await
-                .context("enabling the user")?;
-            println!("enabled {}", record.user.handle);
+                .map_err(refused)?;
+            println!("enabled {}", user.handle);
             Ok(())
         }
         UserCommand::Grant { handle, role } => change_role(store, &handle, &role, true).await,
         UserCommand::Revoke { handle, role } => change_role(store, &handle, &role, false).await,
     }
-}
-
-/// Refuses to remove the last enabled admin (nobody could administer the instance then).
-async fn ensure_another_admin(store: &AnyStore, leaving: UserId) -> anyhow::Result<()> {
-    let others = store
-        .list_users()
-        .await
-        .context("reading users")?
-        .into_iter()
-        .any(|u| u.user.id != leaving && !u.disabled && u.user.has_role(Role::Admin));
-    anyhow::ensure!(
-        others,
-        "that is the last enabled admin\nhelp: grant another account the admin role first"
-    );
-    Ok(())
 }
 
 async fn change_role(
@@ -589,7 +491,7 @@ async fn change_role(
 ) -> anyhow::Result<()> {
     let role = parse_role(role)?;
     for _ in 0..3 {
-        let record = find_user(store, handle).await?;
+        let record = find_user(store, handle).await.map_err(refused)?;
         let mut user = record.user;
         if grant {
             if !user.roles.insert(role) {
@@ -610,7 +512,9 @@ async fn change_role(
                 "{handle:?} would be left without a role\nhelp: grant another role first, or `s-express admin user disable {handle}`"
             );
             if role == Role::Admin && !record.disabled {
-                ensure_another_admin(store, user.id).await?;
+                ensure_another_admin(store, user.id)
+                    .await
+                    .map_err(refused)?;
             }
             // The expert profile stays (its declared conflicts matter if the role comes back).
             user.roles.remove(&role);
@@ -665,7 +569,7 @@ async fn invite(
         "--base-url must start with https:// or http://, such as https://sx.example.org"
     );
     let subgroup_id = match subgroup {
-        Some(slug) => Some(find_subgroup(store, slug).await?.value.id),
+        Some(slug) => Some(find_subgroup(store, slug).await.map_err(refused)?.value.id),
         None => None,
     };
     let now = time::OffsetDateTime::now_utc();
