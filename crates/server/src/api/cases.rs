@@ -169,15 +169,34 @@ async fn project_for(
     }
 }
 
+/// The title a parsed change suggests: a series' cover letter, or else the subject line of its
+/// only commit (a single `git format-patch` mail or commit). A plain diff, or a series of
+/// several commits without a cover letter, has none.
+fn suggested_title(change: &sx_analyzer::Change) -> Option<String> {
+    change
+        .title
+        .clone()
+        .or_else(|| match change.commits.as_slice() {
+            [only] => only
+                .message
+                .lines()
+                .next()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            _ => None,
+        })
+}
+
 /// Parses the change text on the blocking pool, so a malformed change is refused before it is
-/// stored. Returns the parsed change's title.
+/// stored. Returns the title it suggests ([`suggested_title`]).
 async fn check_change(state: &AppState, diff: String) -> Result<Option<String>, ApiError> {
     let limits = sx_analyzer::diff::Limits {
         max_input_bytes: state.config.max_change_bytes,
         ..Default::default()
     };
     let parsed = tokio::task::spawn_blocking(move || {
-        sx_analyzer::diff::parse(diff.as_bytes(), &limits).map(|c| c.title)
+        sx_analyzer::diff::parse(diff.as_bytes(), &limits).map(|c| suggested_title(&c))
     })
     .await
     .map_err(ApiError::internal)?;
@@ -831,4 +850,38 @@ pub async fn approve_grace_extension(
     .await?;
     jobs::publish_case::schedule(&state, &v.case.value).await?;
     respond(&state, &v, StatusCode::OK).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> sx_analyzer::Change {
+        sx_analyzer::diff::parse(text.as_bytes(), &sx_analyzer::diff::Limits::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    const DIFF: &str = "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n";
+
+    fn mail(subject: &str) -> String {
+        format!(
+            "From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\n\
+             From: A <a@x>\nSubject: [PATCH] {subject}\n\nWhy.\n---\n{DIFF}-- \n2.47.3\n\n"
+        )
+    }
+
+    #[test]
+    fn a_single_commit_suggests_its_subject_and_a_plain_diff_nothing() {
+        assert_eq!(
+            suggested_title(&parse(&mail("Fix typo in README"))).as_deref(),
+            Some("Fix typo in README")
+        );
+        assert_eq!(suggested_title(&parse(DIFF)), None);
+        let two = format!("{}{}", mail("one"), mail("two"));
+        assert_eq!(
+            suggested_title(&parse(&two)),
+            None,
+            "a series needs a cover letter"
+        );
+    }
 }

@@ -668,7 +668,7 @@ fn schemas() -> Value {
                 "items": { "type": "array", "items": {
                     "type": "object", "required": ["case_id", "project", "status", "reason", "tlp", "received_at", "sla_due", "subgroups", "suspicion"],
                     "properties": {
-                        "case_id": uuid, "project": { "type": "object" }, "status": { "type": "string" },
+                        "case_id": uuid, "title": { "type": ["string", "null"], "description": "The change's title; null when it had none (a plain diff)." }, "project": { "type": "object" }, "status": { "type": "string" },
                         "reason": { "type": "string", "enum": ["your-claim", "second-review", "unclaimed"], "description": "Why the case is in your queue." },
                         "tlp": { "type": "string" },
                         "received_at": time, "sla_due": time,

@@ -45,6 +45,8 @@ pub struct QueueQuery {
 pub struct QueueItemView {
     /// The case.
     pub case_id: CaseId,
+    /// The change's title (absent when the change had none, such as a plain diff).
+    pub title: Option<String>,
     /// Its project.
     pub project: ProjectView,
     /// Status.
@@ -160,6 +162,7 @@ pub async fn list(
         };
         items.push(QueueItemView {
             case_id: case.id,
+            title: case.source.title.clone(),
             project: project.into(),
             status: case.status,
             reason,

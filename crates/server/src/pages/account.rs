@@ -1,10 +1,12 @@
 //! Accounts in the browser: `/login`, `/logout`, `/register` (maintainers), `/invite/{token}`
-//! (experts and coordinators) and `/settings` (password, API tokens).
+//! (experts and coordinators) and `/settings` (password, API tokens, notification
+//! preferences).
 //!
 //! Each form calls the JSON API's own handler (`api::session::login`, `api::users::register`,
-//! `api::users::accept`, `api::tokens::*`), so rate limits, password policy and timing-safe
-//! checks are the API's; the page only adds the form's CSRF check and turns the answer into a
-//! redirect or an inline error.
+//! `api::users::accept`, `api::tokens::*`, `notify::api::{get, put}`), so rate limits,
+//! password policy, address and webhook checks and timing-safe comparisons are the API's; the
+//! page only adds the form's CSRF check and turns the answer into a redirect or an inline
+//! error.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -19,6 +21,7 @@ use crate::accounts;
 use crate::api;
 use crate::auth::{ClientIp, Credential};
 use crate::error::{ApiError, Json};
+use crate::notify::Event;
 use crate::pages::visitor::Visitor;
 use crate::pages::{
     Nav, PageError, PageForm, Shell, format_time, render, safe_next, see_other, take_cookies,
@@ -384,6 +387,31 @@ pub struct TokenRow {
     revoked: Option<String>,
 }
 
+/// One event a user can be told about, as a checkbox.
+#[derive(Debug)]
+pub struct EventChoice {
+    name: &'static str,
+    label: &'static str,
+    checked: bool,
+}
+
+/// The notification preferences as the form shows them (from `GET /api/v1/me/notifications`).
+#[derive(Debug)]
+pub struct NotifyView {
+    email: String,
+    events: Vec<EventChoice>,
+    webhook_url: String,
+    secret_set: bool,
+    email_delivery: bool,
+}
+
+/// What a settings form just produced that is shown once: a token or a webhook secret.
+#[derive(Debug, Default)]
+pub struct Secrets {
+    token: Option<String>,
+    webhook: Option<String>,
+}
+
 /// The settings page.
 #[derive(Debug, Template)]
 #[template(path = "settings.html")]
@@ -395,7 +423,9 @@ pub struct SettingsPage {
     notice: Option<&'static str>,
     error: Option<String>,
     new_token: Option<String>,
+    new_webhook_secret: Option<String>,
     tokens: Vec<TokenRow>,
+    notify: NotifyView,
     min_password: usize,
 }
 
@@ -411,7 +441,46 @@ fn settings_notice(done: &str) -> Option<&'static str> {
     match done {
         "password" => Some("Your password was changed."),
         "token-revoked" => Some("The token was revoked; it no longer works."),
+        "notifications" => Some("Your notification preferences were saved."),
         _ => None,
+    }
+}
+
+/// The events in the order and words the form shows them.
+fn event_label(event: Event) -> &'static str {
+    match event {
+        Event::ReportAttached => "The automated report is attached to a case you forwarded",
+        Event::Queued => "A case enters your subgroup's queue (experts)",
+        Event::Assessed => "An expert submits an assessment of your case",
+        Event::SecondReview => "A second reviewer gives their verdict on your case",
+        Event::Decided => "A maintainer records the decision on your project's case",
+        Event::Published => "Your case is published",
+    }
+}
+
+fn notify_view(v: crate::notify::api::NotificationSettingsView, defaults: bool) -> NotifyView {
+    let chosen: Vec<String> = if defaults {
+        crate::notify::default_events().into_iter().collect()
+    } else {
+        v.events
+    };
+    NotifyView {
+        email: v.email.unwrap_or_default(),
+        events: Event::ALL
+            .iter()
+            .map(|e| EventChoice {
+                name: e.name(),
+                label: event_label(*e),
+                checked: chosen.iter().any(|c| c == e.name()),
+            })
+            .collect(),
+        webhook_url: v
+            .webhook
+            .as_ref()
+            .map(|w| w.url.clone())
+            .unwrap_or_default(),
+        secret_set: v.webhook.as_ref().is_some_and(|w| w.secret_set),
+        email_delivery: v.email_delivery_configured,
     }
 }
 
@@ -420,10 +489,16 @@ async fn settings_page(
     visitor: &Visitor,
     notice: Option<&'static str>,
     error: Option<String>,
-    new_token: Option<String>,
+    secrets: Secrets,
 ) -> Result<SettingsPage, PageError> {
     let caller = visitor.require()?.clone();
     let user = caller.user().clone();
+    let stored = state.store.get_notify_settings(user.id).await?;
+    let notify = crate::notify::api::get(State(state.clone()), caller.clone())
+        .await?
+        .0;
+    // Nothing saved yet: the boxes show what saving would choose (the API's defaults).
+    let notify = notify_view(notify, stored.is_none());
     let tokens = api::tokens::list(State(state.clone()), caller).await?.0;
     let tokens = tokens
         .into_iter()
@@ -443,8 +518,10 @@ async fn settings_page(
         roles: roles_text(user.roles.iter()),
         notice,
         error,
-        new_token,
+        new_token: secrets.token,
+        new_webhook_secret: secrets.webhook,
         tokens,
+        notify,
         min_password: accounts::MIN_PASSWORD_CHARS,
     })
 }
@@ -455,7 +532,14 @@ pub async fn settings(
     visitor: Visitor,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, PageError> {
-    let page = settings_page(&state, &visitor, settings_notice(&q.done), None, None).await?;
+    let page = settings_page(
+        &state,
+        &visitor,
+        settings_notice(&q.done),
+        None,
+        Secrets::default(),
+    )
+    .await?;
     Ok(render(&visitor, StatusCode::OK, &page))
 }
 
@@ -516,7 +600,69 @@ pub async fn change_password(
         Ok(()) => Ok(see_other(&visitor, "/settings?done=password")),
         Err(e) => {
             let status = e.code.status();
-            let page = settings_page(&state, &visitor, None, Some(e.message), None).await?;
+            let page =
+                settings_page(&state, &visitor, None, Some(e.message), Secrets::default()).await?;
+            Ok(render(&visitor, status, &page))
+        }
+    }
+}
+
+/// `POST /settings/notifications`: the notification form, saved through
+/// `PUT /api/v1/me/notifications` (whose checks of the address, the events and the webhook URL
+/// apply unchanged). A webhook secret the server generated is shown once, on this answer.
+///
+/// The form arrives as name/value pairs because each chosen event is one `event` field.
+pub async fn save_notifications(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    PageForm(fields): PageForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let caller = visitor.require()?.clone();
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    visitor.verify(field("csrf"))?;
+    let request = crate::notify::api::PutNotificationSettings {
+        email: Some(field("email").to_string()),
+        events: Some(
+            fields
+                .iter()
+                .filter(|(k, _)| k == "event")
+                .map(|(_, v)| v.clone())
+                .collect(),
+        ),
+        webhook_url: Some(field("webhook_url").to_string()),
+        rotate_webhook_secret: field("rotate_webhook_secret") == "yes",
+    };
+    match crate::notify::api::put(State(state.clone()), caller, Json(request)).await {
+        Ok(Json(saved)) => match saved.webhook_secret {
+            Some(secret) => {
+                let secrets = Secrets {
+                    token: None,
+                    webhook: Some(secret),
+                };
+                let page = settings_page(
+                    &state,
+                    &visitor,
+                    settings_notice("notifications"),
+                    None,
+                    secrets,
+                )
+                .await?;
+                Ok(render(&visitor, StatusCode::OK, &page))
+            }
+            None => Ok(see_other(
+                &visitor,
+                "/settings?done=notifications#notifications",
+            )),
+        },
+        Err(e) => {
+            let status = e.code.status();
+            let page =
+                settings_page(&state, &visitor, None, Some(e.message), Secrets::default()).await?;
             Ok(render(&visitor, status, &page))
         }
     }
@@ -571,12 +717,17 @@ pub async fn create_token(
                 .as_str()
                 .unwrap_or_default()
                 .to_string();
-            let page = settings_page(&state, &visitor, None, None, Some(secret)).await?;
+            let secrets = Secrets {
+                token: Some(secret),
+                webhook: None,
+            };
+            let page = settings_page(&state, &visitor, None, None, secrets).await?;
             Ok(render(&visitor, StatusCode::CREATED, &page))
         }
         Err(e) => {
             let status = e.code.status();
-            let page = settings_page(&state, &visitor, None, Some(e.message), None).await?;
+            let page =
+                settings_page(&state, &visitor, None, Some(e.message), Secrets::default()).await?;
             Ok(render(&visitor, status, &page))
         }
     }

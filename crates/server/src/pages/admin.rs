@@ -1,27 +1,43 @@
-//! `/admin`, for coordinators and admins: invitations, subgroups, a user lookup, and the
-//! embargo proposals that wait for this coordinator's approval.
+//! `/admin`, for coordinators and admins: invitations, subgroups and their members, accounts,
+//! and the embargo proposals that wait for this coordinator's approval.
 //!
 //! Invitations go through the API's `POST /api/v1/invitations` handler (coordinators invite
-//! experts, admins any role). The approval list is a dry run of the domain's
-//! `approve_embargo` for every open case this user may see: no admin bypass of the TLP rules.
+//! experts, admins any role). Creating subgroups, adding and removing members and disabling
+//! or enabling accounts call [`crate::admin`], the functions `s-express admin` runs, with the
+//! signed-in user as the actor: who may do what is the domain's rule
+//! (`User::may_manage_subgroups`, `User::may_manage_accounts`), and every change is recorded
+//! as the CLI's are. Every form carries the CSRF token and answers with a redirect
+//! (Post/Redirect/Get), or the page again with the refusal.
+//!
+//! The approval list is a dry run of the domain's `approve_embargo` for every open case this
+//! user may see: no admin bypass of the TLP rules.
+
+use std::collections::{BTreeSet, HashMap};
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use sx_domain::{CaseContext, Role, Subgroup};
+use sx_domain::{AttackVector, CaseContext, Language, Role, Subgroup, UserId};
 use sx_store::Store;
 use time::OffsetDateTime;
 
 use crate::AppState;
+use crate::admin::{self as shared, Actor, AdminError, NewSubgroup};
 use crate::api;
 use crate::error::{ApiError, Json};
+use crate::pages::text::visible;
 use crate::pages::visitor::Visitor;
-use crate::pages::{Nav, PageError, PageForm, Shell, format_time, json_of, render};
+use crate::pages::{
+    Nav, PageError, PageForm, Shell, encode_component, format_time, json_of, render, see_other,
+};
 
 /// Most open cases scanned for pending embargo approvals.
 const MAX_OPEN_SCAN: u32 = 500;
+
+/// Most accounts listed (the lookup finds any other).
+const MAX_USERS_LISTED: usize = 200;
 
 /// One subgroup as listed.
 #[derive(Debug)]
@@ -29,7 +45,9 @@ pub struct SubgroupRow {
     name: String,
     slug: String,
     kind: String,
-    members: usize,
+    routing: String,
+    /// Member handles.
+    members: Vec<String>,
     coordinators: usize,
 }
 
@@ -41,14 +59,19 @@ pub struct ApprovalRow {
     proposal: String,
 }
 
-/// A looked-up user.
+/// An account as listed or looked up.
 #[derive(Debug)]
 pub struct UserRow {
     handle: String,
+    /// The handle for a URL path.
+    path: String,
     name: String,
     roles: String,
     disabled: bool,
     created: String,
+    subgroups: String,
+    /// The visitor's own account (it cannot be disabled from here).
+    own: bool,
 }
 
 /// The admin page.
@@ -57,13 +80,20 @@ pub struct UserRow {
 pub struct AdminPage {
     shell: Shell,
     is_admin: bool,
+    manage_subgroups: bool,
+    manage_accounts: bool,
+    notice: Option<&'static str>,
     error: Option<String>,
     invitation: Option<(String, String)>,
     subgroups: Vec<SubgroupRow>,
     approvals: Vec<ApprovalRow>,
     lookup: String,
     found: Option<UserRow>,
+    users: Vec<UserRow>,
+    more_users: usize,
     roles: Vec<&'static str>,
+    languages: Vec<&'static str>,
+    vectors: Vec<&'static str>,
 }
 
 /// Query of `/admin`.
@@ -72,6 +102,46 @@ pub struct AdminQuery {
     /// A handle to look up.
     #[serde(default)]
     user: String,
+    /// What just succeeded (a fixed key, never echoed).
+    #[serde(default)]
+    done: String,
+}
+
+fn admin_notice(done: &str) -> Option<&'static str> {
+    Some(match done {
+        "subgroup-created" => "The subgroup was created. Add its members below.",
+        "member-added" => "The member was added; the subgroup's cases now appear in their queue.",
+        "member-removed" => "The member was removed from the subgroup.",
+        "user-disabled" => {
+            "The account was disabled: its sessions ended and its API tokens no longer work."
+        }
+        "user-enabled" => "The account was enabled again.",
+        _ => return None,
+    })
+}
+
+fn user_row(r: &sx_store::UserRecord, groups: &[Subgroup], me: UserId) -> UserRow {
+    UserRow {
+        handle: r.user.handle.clone(),
+        path: encode_component(&r.user.handle),
+        name: visible(&r.user.display_name),
+        roles: r
+            .user
+            .roles
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        disabled: r.disabled,
+        created: format_time(r.user.created_at),
+        subgroups: groups
+            .iter()
+            .filter(|g| g.is_member(r.user.id) || g.is_coordinator(r.user.id))
+            .map(|g| g.slug.clone())
+            .collect::<Vec<_>>()
+            .join(", "),
+        own: r.user.id == me,
+    }
 }
 
 fn require_staff(visitor: &Visitor) -> Result<&sx_domain::User, PageError> {
@@ -87,6 +157,7 @@ async fn page(
     state: &AppState,
     visitor: &Visitor,
     lookup: &str,
+    notice: Option<&'static str>,
     error: Option<String>,
     invitation: Option<(String, String)>,
 ) -> Result<AdminPage, PageError> {
@@ -141,39 +212,63 @@ async fn page(
             .store
             .get_user_by_handle(handle)
             .await?
-            .map(|r| UserRow {
-                handle: r.user.handle.clone(),
-                name: r.user.display_name.clone(),
-                roles: r
-                    .user
-                    .roles
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                disabled: r.disabled,
-                created: format_time(r.user.created_at),
-            }),
+            .map(|r| user_row(&r, &subgroups, user.id)),
+    };
+    let accounts = state.store.list_users().await?;
+    let handles: HashMap<UserId, String> = accounts
+        .iter()
+        .map(|r| (r.user.id, r.user.handle.clone()))
+        .collect();
+    let users = accounts
+        .iter()
+        .take(MAX_USERS_LISTED)
+        .map(|r| user_row(r, &subgroups, user.id))
+        .collect();
+    let joined = |items: Vec<String>| {
+        if items.is_empty() {
+            "none".to_string()
+        } else {
+            items.join(", ")
+        }
     };
     Ok(AdminPage {
         shell: Shell::new(visitor, "Administration", Nav::Admin),
         is_admin: user.has_role(Role::Admin),
+        manage_subgroups: user.may_manage_subgroups(),
+        manage_accounts: user.may_manage_accounts(),
+        notice,
         error,
         invitation,
         subgroups: subgroups
             .iter()
             .map(|s| SubgroupRow {
-                name: s.name.clone(),
+                name: visible(&s.name),
                 slug: s.slug.clone(),
                 kind: s.kind.to_string(),
-                members: s.members.len(),
+                routing: joined(
+                    s.routing
+                        .languages
+                        .iter()
+                        .map(ToString::to_string)
+                        .chain(s.routing.vectors.iter().map(ToString::to_string))
+                        .collect(),
+                ),
+                members: s
+                    .members
+                    .iter()
+                    .map(|m| handles.get(m).cloned().unwrap_or_else(|| m.to_string()))
+                    .collect(),
                 coordinators: s.coordinators.len(),
             })
             .collect(),
         approvals,
         lookup: lookup.trim().to_string(),
         found,
+        more_users: accounts.len().saturating_sub(MAX_USERS_LISTED),
+        users,
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+        languages: Language::ALL.iter().map(|l| l.as_str()).collect(),
+        vectors: AttackVector::ALL.iter().map(|v| v.as_str()).collect(),
     })
 }
 
@@ -183,7 +278,7 @@ pub async fn show(
     visitor: Visitor,
     Query(q): Query<AdminQuery>,
 ) -> Result<Response, PageError> {
-    let p = page(&state, &visitor, &q.user, None, None).await?;
+    let p = page(&state, &visitor, &q.user, admin_notice(&q.done), None, None).await?;
     Ok(render(&visitor, StatusCode::OK, &p))
 }
 
@@ -246,6 +341,7 @@ pub async fn invite(
                 &visitor,
                 "",
                 None,
+                None,
                 Some((form.email.trim().to_string(), link)),
             )
             .await?;
@@ -253,8 +349,212 @@ pub async fn invite(
         }
         Err(e) => {
             let status = e.code.status();
-            let p = page(&state, &visitor, "", Some(e.message), None).await?;
+            let p = page(&state, &visitor, "", None, Some(e.message), None).await?;
             Ok(render(&visitor, status, &p))
         }
     }
+}
+
+/// Runs one administrative action of [`crate::admin`] for the signed-in staff member after
+/// the CSRF check: on success, back to `/admin` with a notice; on refusal, the page again with
+/// the reason (and the looked-up account, if any).
+async fn act<F, Fut>(
+    state: &AppState,
+    visitor: &Visitor,
+    csrf: &str,
+    done: &str,
+    lookup: &str,
+    action: F,
+) -> Result<Response, PageError>
+where
+    F: FnOnce(sx_domain::User) -> Fut,
+    Fut: std::future::Future<Output = Result<(), AdminError>>,
+{
+    let user = require_staff(visitor)?.clone();
+    visitor.verify(csrf)?;
+    match action(user).await {
+        Ok(()) => {
+            let back = if lookup.is_empty() {
+                format!("/admin?done={done}")
+            } else {
+                format!("/admin?done={done}&user={}", encode_component(lookup))
+            };
+            Ok(see_other(visitor, &back))
+        }
+        Err(e) => {
+            let e = ApiError::from(e);
+            let status = e.code.status();
+            let p = page(state, visitor, lookup, None, Some(e.message.clone()), None).await?;
+            // Logs the cause of a store failure, as every API error does.
+            let _ = PageError::from(e);
+            Ok(render(visitor, status, &p))
+        }
+    }
+}
+
+/// Reads a field of a name/value form (the first of that name).
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// Every value of a repeated field, parsed.
+fn parse_each<T: std::str::FromStr + Ord>(
+    fields: &[(String, String)],
+    name: &str,
+    what: &str,
+) -> Result<BTreeSet<T>, AdminError> {
+    fields
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| {
+            v.parse().map_err(|_| {
+                AdminError::Invalid(format!(
+                    "unknown {what} {:?}",
+                    v.chars().take(40).collect::<String>()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// `POST /admin/subgroups`: creates a subgroup (slug, name, the languages and attack vectors
+/// it takes, each a repeated `language` / `vector` field).
+pub async fn create_subgroup(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    PageForm(fields): PageForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let store = state.store.clone();
+    let new = parse_each(&fields, "language", "language").and_then(|languages| {
+        Ok(NewSubgroup {
+            slug: field(&fields, "slug").trim().to_string(),
+            name: field(&fields, "name").to_string(),
+            languages,
+            vectors: parse_each(&fields, "vector", "attack vector")?,
+        })
+    });
+    act(
+        &state,
+        &visitor,
+        field(&fields, "csrf"),
+        "subgroup-created",
+        "",
+        |user| async move {
+            shared::create_subgroup(&store, Actor::User(&user), new?)
+                .await
+                .map(drop)
+        },
+    )
+    .await
+}
+
+/// The membership forms.
+#[derive(Debug, Deserialize)]
+pub struct MemberForm {
+    #[serde(default)]
+    csrf: String,
+    /// The subgroup's slug.
+    subgroup: String,
+    handle: String,
+}
+
+/// `POST /admin/subgroups/members`: adds an expert to a subgroup.
+pub async fn add_member(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    PageForm(form): PageForm<MemberForm>,
+) -> Result<Response, PageError> {
+    let store = state.store.clone();
+    let handle = form.handle.trim().to_string();
+    let slug = form.subgroup.trim().to_string();
+    act(
+        &state,
+        &visitor,
+        &form.csrf,
+        "member-added",
+        "",
+        |user| async move {
+            shared::add_member(&store, Actor::User(&user), &slug, &handle)
+                .await
+                .map(drop)
+        },
+    )
+    .await
+}
+
+/// `POST /admin/subgroups/members/remove`: removes a member from a subgroup.
+pub async fn remove_member(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    PageForm(form): PageForm<MemberForm>,
+) -> Result<Response, PageError> {
+    let store = state.store.clone();
+    let handle = form.handle.trim().to_string();
+    let slug = form.subgroup.trim().to_string();
+    act(
+        &state,
+        &visitor,
+        &form.csrf,
+        "member-removed",
+        "",
+        |user| async move {
+            shared::remove_member(&store, Actor::User(&user), &slug, &handle)
+                .await
+                .map(drop)
+        },
+    )
+    .await
+}
+
+/// A form with only its CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn set_disabled(
+    state: AppState,
+    visitor: Visitor,
+    handle: String,
+    csrf: String,
+    disabled: bool,
+) -> Result<Response, PageError> {
+    let store = state.store.clone();
+    let done = if disabled {
+        "user-disabled"
+    } else {
+        "user-enabled"
+    };
+    let lookup = handle.clone();
+    act(&state, &visitor, &csrf, done, &lookup, |user| async move {
+        shared::set_disabled(&store, Actor::User(&user), &handle, disabled)
+            .await
+            .map(drop)
+    })
+    .await
+}
+
+/// `POST /admin/users/{handle}/disable` (admins): the account can no longer log in or use its
+/// tokens; its sessions end at once.
+pub async fn disable_user(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(handle): Path<String>,
+    PageForm(form): PageForm<CsrfOnly>,
+) -> Result<Response, PageError> {
+    set_disabled(state, visitor, handle, form.csrf, true).await
+}
+
+/// `POST /admin/users/{handle}/enable` (admins).
+pub async fn enable_user(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(handle): Path<String>,
+    PageForm(form): PageForm<CsrfOnly>,
+) -> Result<Response, PageError> {
+    set_disabled(state, visitor, handle, form.csrf, false).await
 }

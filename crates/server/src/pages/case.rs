@@ -31,8 +31,8 @@ use crate::pages::diff::{self, DiffView, FindingView};
 use crate::pages::text::{Segment, prose_segments, segments, visible};
 use crate::pages::visitor::Visitor;
 use crate::pages::{
-    Nav, PageError, PageForm, Shell, format_duration, format_time, machine_time, render, see_other,
-    tlp_class, tlp_meaning,
+    Nav, PageError, PageForm, Shell, case_title, format_duration, format_time, machine_time,
+    render, see_other, tlp_class, tlp_meaning,
 };
 
 /// Query of the case page.
@@ -49,6 +49,9 @@ fn done_notice(done: &str) -> Option<&'static str> {
             "Forwarded. The automated first assessment appears below within seconds; an expert has 24 hours to answer."
         }
         "claimed" => "You claimed this case. Write your assessment below.",
+        "released" => {
+            "You released your claim. The case is back in the subgroup's queue unless another expert holds it."
+        }
         "assessed" => "Your assessment was submitted; the maintainer sees it now.",
         "decided" => "Your decision was recorded. The case publishes when any embargo ends.",
         "commented" => "Your comment was added.",
@@ -131,6 +134,8 @@ pub struct CommitView {
 #[derive(Debug, Default)]
 pub struct Actions {
     claim: bool,
+    /// The visitor holds a claim they may release (no live assessment of theirs yet).
+    release: bool,
     assess: bool,
     decide: bool,
     comment: bool,
@@ -165,6 +170,7 @@ impl Actions {
         let viewer = case.viewer(user, ctx.project, ctx.subgroups);
         Actions {
             claim: expert && case.claim(ctx, user).is_ok(),
+            release: expert && case.unclaim(ctx, user).is_ok(),
             assess: expert
                 && case
                     .submit_assessment(ctx, user, new_assessment, new_review, probe_body)
@@ -219,6 +225,7 @@ impl Actions {
 
     fn any(&self) -> bool {
         self.claim
+            || self.release
             || self.assess
             || self.decide
             || self.comment
@@ -573,11 +580,7 @@ pub async fn build_page(
         }
         _ => Actions::default(),
     };
-    let title = case
-        .source
-        .title
-        .as_deref()
-        .map_or_else(|| format!("Case {id}"), visible);
+    let title = case_title(case.source.title.as_deref(), id);
     Ok(CasePage {
         shell: Shell::new(visitor, title.clone(), Nav::Cases),
         id: id.to_string(),
@@ -691,7 +694,86 @@ impl CasePage {
     }
 }
 
-/// `GET /cases/{id}`.
+/// A grace extension as the public stub lists it.
+#[derive(Debug)]
+pub struct ExtensionView {
+    extra_days: u32,
+    status: String,
+    requested: String,
+    reason: String,
+}
+
+/// What everyone may see of a case they may not read: the API's public stub
+/// (`GET /api/v1/cases/{id}/public`) as a page. Built from [`sx_domain::PublicCaseStub`]
+/// alone, which has no field for content, so nothing sealed can reach it.
+#[derive(Debug, Template)]
+#[template(path = "case_stub.html")]
+pub struct StubPage {
+    shell: Shell,
+    id: String,
+    title: String,
+    publishes: Option<String>,
+    publishes_machine: Option<String>,
+    subgroups: Vec<String>,
+    extensions: Vec<ExtensionView>,
+    signed_in: bool,
+    login: String,
+}
+
+impl StubPage {
+    fn tlp_class(&self) -> &'static str {
+        tlp_class(TlpLabel::Clear)
+    }
+
+    fn tlp_name(&self) -> &'static str {
+        TlpLabel::Clear.display_name()
+    }
+}
+
+/// The public stub of `id` when the case exists but is sealed; `None` when there is no such
+/// case (or, which cannot happen for a case the visitor may not read, it is published).
+async fn stub_page(
+    state: &AppState,
+    visitor: &Visitor,
+    id: CaseId,
+) -> Result<Option<StubPage>, PageError> {
+    let public = match api::public::get(State(state.clone()), crate::error::Path(id)).await {
+        Ok(Json(p)) => p,
+        Err(e) if e.code == crate::ErrorCode::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let sx_domain::PublicCaseView::Sealed(stub) = public.view else {
+        return Ok(None);
+    };
+    let path = format!("/cases/{id}");
+    Ok(Some(StubPage {
+        shell: Shell::new(visitor, "Sealed case", Nav::Cases),
+        id: id.to_string(),
+        title: format!("Case {}", crate::pages::short_id(id)),
+        publishes: stub.publishes_at.map(format_time),
+        publishes_machine: stub.publishes_at.map(machine_time),
+        subgroups: public
+            .subgroup_names
+            .into_iter()
+            .map(|s| visible(&s.name))
+            .collect(),
+        extensions: stub
+            .grace_extensions
+            .iter()
+            .map(|g| ExtensionView {
+                extra_days: g.extra_days,
+                status: g.status.to_string(),
+                requested: format_time(g.requested_at),
+                reason: visible(&g.reason),
+            })
+            .collect(),
+        signed_in: visitor.caller.is_some(),
+        login: format!("/login?next={}", crate::pages::encode_component(&path)),
+    }))
+}
+
+/// `GET /cases/{id}`: the case for those who may read it; for everyone else, the public stub
+/// of a sealed case (200), or 404 when there is no such case.
 pub async fn show(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -699,8 +781,15 @@ pub async fn show(
     Query(q): Query<CaseQuery>,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id)?;
-    let page = build_page(&state, &visitor, id, done_notice(&q.done), None).await?;
-    Ok(render(&visitor, StatusCode::OK, &page))
+    match build_page(&state, &visitor, id, done_notice(&q.done), None).await {
+        Ok(page) => Ok(render(&visitor, StatusCode::OK, &page)),
+        Err(e) if e.status == StatusCode::NOT_FOUND => match stub_page(&state, &visitor, id).await?
+        {
+            Some(stub) => Ok(render(&visitor, StatusCode::OK, &stub)),
+            None => Err(e),
+        },
+        Err(e) => Err(e),
+    }
 }
 
 /// Runs an API action for the signed-in visitor after the CSRF check: on success, back to
@@ -758,6 +847,25 @@ pub async fn claim(
         &form.csrf,
         "claimed",
         |caller, id| api::cases::claim(State(s), caller, crate::error::Path(id)),
+    )
+    .await
+}
+
+/// `POST /cases/{id}/unclaim`: the claiming expert releases the case (the API's unclaim).
+pub async fn unclaim(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<CsrfOnly>,
+) -> Result<Response, PageError> {
+    let s = state.clone();
+    act(
+        &state,
+        &visitor,
+        &id,
+        &form.csrf,
+        "released",
+        |caller, id| api::cases::unclaim(State(s), caller, crate::error::Path(id)),
     )
     .await
 }

@@ -15,7 +15,7 @@ use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
-use sx_domain::{AttackVector, Language, Role, Verdict, Viewer};
+use sx_domain::{AttackVector, Language, QueueReason, Role, Verdict, Viewer};
 use sx_store::{PublishedCursor, PublishedFilter, Store};
 use time::OffsetDateTime;
 
@@ -24,7 +24,9 @@ use crate::api;
 use crate::error::ApiError;
 use crate::pages::text::visible;
 use crate::pages::visitor::Visitor;
-use crate::pages::{Nav, PageError, Shell, encode_component, format_duration, format_time, render};
+use crate::pages::{
+    Nav, PageError, Shell, case_title, encode_component, format_duration, format_time, render,
+};
 
 /// One published case in a list.
 #[derive(Debug)]
@@ -82,11 +84,7 @@ async fn published_rows(
         rows.push(PublishedRow {
             id: case.id.to_string(),
             project: visible(project),
-            title: case
-                .source
-                .title
-                .as_deref()
-                .map_or_else(String::new, visible),
+            title: case_title(case.source.title.as_deref(), case.id),
             published: case.published_at.map(format_time).unwrap_or_default(),
             verdict: case.effective_verdict().map(|v| v.verdict.to_string()),
             decision: case.decision.as_ref().map(|d| d.outcome.to_string()),
@@ -294,7 +292,12 @@ pub async fn published(
 #[derive(Debug)]
 pub struct QueueRow {
     id: String,
+    title: String,
     project: String,
+    /// `your-claim`, `second-review` or `unclaimed` (a CSS class).
+    claim: &'static str,
+    /// The claim status in words.
+    claim_text: &'static str,
     status: String,
     tlp: sx_domain::TlpLabel,
     received: String,
@@ -358,9 +361,17 @@ pub async fn queue(
         .into_iter()
         .map(|item| {
             let left = item.sla_due - now;
+            let (claim, claim_text) = match item.reason {
+                QueueReason::YourClaim => ("your-claim", "claimed by you"),
+                QueueReason::SecondReview => ("second-review", "second review wanted"),
+                QueueReason::Unclaimed => ("unclaimed", "unclaimed"),
+            };
             QueueRow {
                 id: item.case_id.to_string(),
-                project: format!("{}/{}", item.project.owner, item.project.name),
+                title: case_title(item.title.as_deref(), item.case_id),
+                project: visible(&format!("{}/{}", item.project.owner, item.project.name)),
+                claim,
+                claim_text,
                 status: item.status.to_string(),
                 tlp: item.tlp,
                 received: format_time(item.received_at),

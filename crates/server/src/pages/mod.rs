@@ -68,10 +68,12 @@ pub fn router() -> Router<AppState> {
         .route("/settings/password", post(account::change_password))
         .route("/settings/tokens", post(account::create_token))
         .route("/settings/tokens/{id}/revoke", post(account::revoke_token))
+        .route("/settings/notifications", post(account::save_notifications))
         .route("/submit", get(submit::form).post(submit::submit))
         .route("/cases", get(lists::published))
         .route("/cases/{id}", get(case::show))
         .route("/cases/{id}/claim", post(case::claim))
+        .route("/cases/{id}/unclaim", post(case::unclaim))
         .route("/cases/{id}/assess", post(case::assess))
         .route("/cases/{id}/decide", post(case::decide))
         .route("/cases/{id}/comment", post(case::comment))
@@ -90,6 +92,14 @@ pub fn router() -> Router<AppState> {
         .route("/log", get(lists::log))
         .route("/admin", get(admin::show))
         .route("/admin/invitations", post(admin::invite))
+        .route("/admin/subgroups", post(admin::create_subgroup))
+        .route("/admin/subgroups/members", post(admin::add_member))
+        .route(
+            "/admin/subgroups/members/remove",
+            post(admin::remove_member),
+        )
+        .route("/admin/users/{handle}/disable", post(admin::disable_user))
+        .route("/admin/users/{handle}/enable", post(admin::enable_user))
 }
 
 /// The navigation entry a page belongs to (marked `aria-current`).
@@ -464,6 +474,28 @@ pub fn format_duration(d: time::Duration) -> String {
     }
 }
 
+/// A case's short id for people: the last 8 hex digits of its UUID. Case ids are UUIDv7, whose
+/// leading digits are a timestamp (two cases received in the same minute share them); the
+/// trailing ones are random, and the full id in the URL ends with them.
+#[must_use]
+pub fn short_id(id: sx_domain::CaseId) -> String {
+    let text = id.to_string();
+    text.get(text.len().saturating_sub(8)..)
+        .unwrap_or(&text)
+        .to_string()
+}
+
+/// The title a case is shown under: its change's title (hidden characters written out), or
+/// `Case <short id>` when the change had none (a plain diff without a commit message, or a
+/// blank title).
+#[must_use]
+pub fn case_title(title: Option<&str>, id: sx_domain::CaseId) -> String {
+    match title.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => text::visible(t),
+        None => format!("Case {}", short_id(id)),
+    }
+}
+
 /// The CSS class of a TLP label (`tlp-amber-strict`).
 #[must_use]
 pub fn tlp_class(label: sx_domain::TlpLabel) -> &'static str {
@@ -516,6 +548,18 @@ mod tests {
         ] {
             assert_eq!(safe_next(bad), "/", "{bad}");
         }
+    }
+
+    #[test]
+    fn untitled_cases_are_called_by_their_short_id() {
+        let id: sx_domain::CaseId = "0199a1b2-0c3d-7e4f-8a5b-6c7d8e9f0a1b".parse().unwrap();
+        assert_eq!(short_id(id), "8e9f0a1b");
+        assert_eq!(case_title(None, id), "Case 8e9f0a1b");
+        assert_eq!(case_title(Some("  \n"), id), "Case 8e9f0a1b");
+        assert_eq!(
+            case_title(Some(" Fix typo\u{202e} "), id),
+            "Fix typo<U+202E>"
+        );
     }
 
     #[test]

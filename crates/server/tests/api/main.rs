@@ -21,6 +21,7 @@ mod dataset;
 mod forge_deliveries;
 mod openapi;
 mod pages;
+mod pages_admin;
 mod reports;
 mod security;
 mod serving;

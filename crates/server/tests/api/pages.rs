@@ -25,30 +25,34 @@ crate::both_backends!(
     the_case_page_shows_findings_at_their_lines_and_offers_only_allowed_actions,
     an_expert_claims_and_assesses_a_second_expert_reviews_and_the_maintainer_decides,
     hostile_names_lines_and_messages_are_escaped_and_hidden_characters_are_marked,
-    sealed_cases_are_not_found_for_strangers_and_published_ones_are_public,
+    sealed_cases_show_strangers_only_their_public_stub_and_published_ones_are_public,
+    untitled_changes_are_called_case_and_short_id_on_the_case_page_queue_and_lists,
+    queue_rows_show_title_project_subgroup_band_time_left_and_claim,
+    only_the_claiming_expert_is_offered_release_and_releasing_returns_the_case,
     settings_change_the_password_and_issue_and_revoke_tokens,
     the_admin_page_is_for_staff_and_its_invitations_open_accounts,
     the_log_page_shows_entries_and_how_to_verify,
 );
 
 /// A fetched page.
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
 }
 
+#[allow(dead_code, reason = "helpers shared with the other page test modules")]
 impl Page {
     fn html(&self) -> Html {
         Html::parse_document(&self.body)
     }
 
-    fn count(&self, selector: &str) -> usize {
+    pub fn count(&self, selector: &str) -> usize {
         let s = Selector::parse(selector).unwrap();
         self.html().select(&s).count()
     }
 
-    fn texts(&self, selector: &str) -> Vec<String> {
+    pub fn texts(&self, selector: &str) -> Vec<String> {
         let s = Selector::parse(selector).unwrap();
         self.html()
             .select(&s)
@@ -56,11 +60,11 @@ impl Page {
             .collect()
     }
 
-    fn text(&self, selector: &str) -> String {
+    pub fn text(&self, selector: &str) -> String {
         self.texts(selector).join(" ")
     }
 
-    fn attr(&self, selector: &str, name: &str) -> Option<String> {
+    pub fn attr(&self, selector: &str, name: &str) -> Option<String> {
         let s = Selector::parse(selector).unwrap();
         self.html()
             .select(&s)
@@ -68,18 +72,18 @@ impl Page {
             .and_then(|e| e.value().attr(name).map(str::to_string))
     }
 
-    fn csrf(&self) -> String {
+    pub fn csrf(&self) -> String {
         self.attr("input[name=csrf]", "value")
             .expect("the page has a form with a csrf field")
     }
 
-    fn location(&self) -> &str {
+    pub fn location(&self) -> &str {
         self.headers
             .get(header::LOCATION)
             .map_or("", |v| v.to_str().unwrap())
     }
 
-    fn assert_html(&self) {
+    pub fn assert_html(&self) {
         assert_eq!(
             self.headers.get(header::CONTENT_TYPE).unwrap(),
             "text/html; charset=utf-8"
@@ -108,13 +112,14 @@ fn encode(s: &str) -> String {
 }
 
 /// A browser: keeps cookies, follows nothing by itself.
-struct Browser {
+pub struct Browser {
     router: Router,
-    cookies: BTreeMap<String, String>,
+    pub cookies: BTreeMap<String, String>,
 }
 
+#[allow(dead_code, reason = "helpers shared with the other page test modules")]
 impl Browser {
-    fn new(app: &TestApp) -> Browser {
+    pub fn new(app: &TestApp) -> Browser {
         Browser {
             router: sx_server::routes::router(app.state.clone()),
             cookies: BTreeMap::new(),
@@ -122,7 +127,7 @@ impl Browser {
     }
 
     /// A browser with a logged-in session for `user` (as the login form would create).
-    async fn signed_in(app: &TestApp, user: &User) -> Browser {
+    pub async fn signed_in(app: &TestApp, user: &User) -> Browser {
         let mut b = Browser::new(app);
         let session =
             sx_server::accounts::start_session(&app.state, user.id, OffsetDateTime::now_utc())
@@ -164,7 +169,7 @@ impl Browser {
             .join("; ")
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub async fn get(&mut self, path: &str) -> Page {
         let request = Request::builder()
             .uri(path)
             .header(header::COOKIE, self.cookie_header())
@@ -173,7 +178,7 @@ impl Browser {
         self.send(request).await
     }
 
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let body = fields
             .iter()
             .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
@@ -218,7 +223,7 @@ impl Browser {
     }
 
     /// Forwards `diff` through the submit form; returns the new case's id.
-    async fn submit(&mut self, diff: &str, concern: &str) -> String {
+    pub async fn submit(&mut self, diff: &str, concern: &str) -> String {
         let form = self.get("/submit").await;
         assert_eq!(form.status, StatusCode::OK, "{}", form.body);
         let csrf = form.csrf();
@@ -387,11 +392,13 @@ async fn a_maintainer_registers_logs_in_and_forwards_a_change_through_the_forms(
     let out = b.post("/logout", &[("csrf", &home.csrf())]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert!(!b.cookies.contains_key("sx_session"));
-    assert_eq!(
-        b.get(&format!("/cases/{id}")).await.status,
-        StatusCode::NOT_FOUND
-    );
-    let login = b.get(&format!("/login?next=/cases/{id}")).await;
+    // Logged out, the case is only its public stub, which offers the way back in.
+    let stub = b.get(&format!("/cases/{id}")).await;
+    assert_eq!(stub.count("#sealed-stub"), 1);
+    assert!(!stub.body.contains("install hook"));
+    let login_link = stub.attr("#sealed-stub a.button", "href").unwrap();
+    assert_eq!(login_link, format!("/login?next=/cases/{id}"));
+    let login = b.get(&login_link).await;
     let wrong = b
         .post(
             "/login",
@@ -521,12 +528,13 @@ async fn the_case_page_shows_findings_at_their_lines_and_offers_only_allowed_act
     assert_eq!(page.count("#decide-form"), 0);
     assert_eq!(page.count("#assess-form"), 0);
 
-    // An expert outside the case's subgroups does not see it at all.
+    // An expert outside the case's subgroups does not see it: only its public stub.
     let mut oscar = Browser::signed_in(&app, &outsider.user).await;
-    assert_eq!(
-        oscar.get(&format!("/cases/{id}")).await.status,
-        StatusCode::NOT_FOUND
-    );
+    let stub = oscar.get(&format!("/cases/{id}")).await;
+    assert_eq!(stub.status, StatusCode::OK);
+    assert_eq!(stub.count("#sealed-stub"), 1);
+    assert!(!stub.body.contains("eval(p)") && !stub.body.contains("setup.js"));
+    assert_eq!(stub.count("#claim-form"), 0);
     assert_eq!(oscar.get("/queue").await.count("#queue-empty"), 1);
 }
 
@@ -762,7 +770,7 @@ async fn hostile_names_lines_and_messages_are_escaped_and_hidden_characters_are_
     assert!(!list.body.contains("<script>alert"));
 }
 
-async fn sealed_cases_are_not_found_for_strangers_and_published_ones_are_public() {
+async fn sealed_cases_show_strangers_only_their_public_stub_and_published_ones_are_public() {
     let app = TestApp::new().await;
     let alice = app.maintainer("alice").await;
     let mallory = app.maintainer("mallory").await;
@@ -773,11 +781,66 @@ async fn sealed_cases_are_not_found_for_strangers_and_published_ones_are_public(
     let case_url = format!("/cases/{id}");
     let mut anon = Browser::new(&app);
     let mut stranger = Browser::signed_in(&app, &mallory.user).await;
-    for b in [&mut anon, &mut stranger] {
+    let short = &id[id.len() - 8..];
+    for (b, signed_in) in [(&mut anon, false), (&mut stranger, true)] {
         let p = b.get(&case_url).await;
-        assert_eq!(p.status, StatusCode::NOT_FOUND);
-        assert!(!p.body.contains("setup.js"));
+        assert_eq!(p.status, StatusCode::OK, "the public stub, not a 404");
+        p.assert_html();
+        assert_eq!(p.count("#sealed-stub"), 1, "{}", p.body);
+        // Status, label and dates; nothing of the content.
+        assert_eq!(p.text("#case-status"), "sealed");
+        assert_eq!(p.text("h1"), format!("Case {short}"));
+        assert_eq!(p.text(".tlp-banner .tlp"), "TLP:CLEAR");
+        let facts = p.text("#stub-facts");
+        for want in [
+            "sealed, not yet published",
+            "Publishes",
+            "JavaScript and npm",
+        ] {
+            assert!(facts.contains(want), "{want}: {facts}");
+        }
+        assert_eq!(p.count("#stub-facts time[datetime]"), 1);
+        for secret in [
+            "setup.js",
+            "eval(p)",
+            "postinstall",
+            "install hook",
+            "acme",
+            "widget",
+            "newcomer42",
+            "alice",
+        ] {
+            assert!(!p.body.contains(secret), "the stub leaks {secret:?}");
+        }
+        for form in ["#claim-form", "#decide-form", "#comment-form", "#diff"] {
+            assert_eq!(p.count(form), 0, "{form}");
+        }
+        // The anonymous visitor is offered the login, back to this case.
+        let login = p.attr("#sealed-stub a.button", "href");
+        if signed_in {
+            assert_eq!(login, None);
+        } else {
+            assert_eq!(
+                login.as_deref(),
+                Some(format!("/login?next={case_url}").as_str())
+            );
+        }
     }
+    // No such case: still 404.
+    let missing = anon
+        .get("/cases/0190f5c4-0000-7000-8000-000000000000")
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.count("#sealed-stub"), 0);
+    // Forms on the case still answer as for a missing case to those who may not see it.
+    let csrf = stranger.get("/").await.csrf();
+    let r = stranger
+        .post(
+            &format!("{case_url}/comment"),
+            &[("csrf", &csrf), ("body", "x"), ("tlp", "red")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(anon.get("/cases").await.count("#no-cases"), 1);
 
     // The maintainer decides; the publication job publishes it.
@@ -994,4 +1057,199 @@ async fn the_log_page_shows_entries_and_how_to_verify() {
         !page.body.contains("setup.js"),
         "no sealed content in the log page"
     );
+}
+
+async fn untitled_changes_are_called_case_and_short_id_on_the_case_page_queue_and_lists() {
+    let app = TestApp::new().await;
+    let alice = app.maintainer("alice").await;
+    let expert = app.expert("erin").await;
+    app.javascript_subgroup(&[&expert]).await;
+    // A plain diff (no commit message) and no title given.
+    let id = app.submit(&alice).await;
+    app.run_jobs().await;
+    let short = &id[id.len() - 8..];
+    let title = format!("Case {short}");
+    let case_url = format!("/cases/{id}");
+
+    let mut m = Browser::signed_in(&app, &alice.user).await;
+    let page = m.get(&case_url).await;
+    assert_eq!(page.text("#case-title"), title);
+    assert_eq!(page.text("title"), format!("{title} · S-Express"));
+    let mut e = Browser::signed_in(&app, &expert.user).await;
+    let queue = e.get("/queue").await;
+    assert_eq!(queue.text("#queue tbody a.case-link"), title);
+
+    // Published, it keeps the name on the public list and the home page.
+    let r = m
+        .post(
+            &format!("{case_url}/decide"),
+            &[("csrf", &page.csrf()), ("outcome", "merged"), ("note", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    app.run_jobs().await;
+    let mut anon = Browser::new(&app);
+    assert_eq!(anon.get("/cases").await.text("#published tbody a"), title);
+    assert_eq!(anon.get("/").await.text("#published tbody a"), title);
+
+    // A change with a title keeps it.
+    let mut body = crate::util::submission(DODGY_DIFF);
+    body["title"] = serde_json::json!("Add telemetry hook");
+    let r = alice.post(&app, "/api/v1/cases", body).await;
+    let titled = r.json["id"].as_str().unwrap().to_string();
+    let page = m.get(&format!("/cases/{titled}")).await;
+    assert_eq!(page.text("#case-title"), "Add telemetry hook");
+}
+
+async fn queue_rows_show_title_project_subgroup_band_time_left_and_claim() {
+    let app = TestApp::new().await;
+    let alice = app.maintainer("alice").await;
+    let erin = app.expert("erin").await;
+    let sam = app.expert("sam").await;
+    app.javascript_subgroup(&[&erin, &sam]).await;
+    let mut body = crate::util::submission(DODGY_DIFF);
+    body["title"] = serde_json::json!("Add <b>install</b> hook");
+    let r = alice.post(&app, "/api/v1/cases", body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json);
+    let id = r.json["id"].as_str().unwrap().to_string();
+    app.run_jobs().await;
+
+    let mut e = Browser::signed_in(&app, &erin.user).await;
+    let queue = e.get("/queue").await;
+    queue.assert_html();
+    let headers = queue.texts("#queue thead th");
+    assert_eq!(
+        headers,
+        vec![
+            "Case",
+            "Project",
+            "Subgroups",
+            "Automated",
+            "Time left",
+            "Claim"
+        ]
+    );
+    assert_eq!(
+        queue.text("#queue tbody a.case-link"),
+        "Add <b>install</b> hook",
+        "the title, escaped"
+    );
+    assert_eq!(queue.count("#queue tbody b"), 0);
+    assert_eq!(queue.text("#queue td.project"), "acme/widget");
+    assert_eq!(
+        queue.text("#queue td[data-label=Subgroups]"),
+        "JavaScript and npm"
+    );
+    assert_eq!(queue.count("#queue td[data-label=Automated] .badge"), 1);
+    assert!(
+        queue.text("#queue .time-left").ends_with("left"),
+        "{}",
+        queue.text("#queue .time-left")
+    );
+    assert!(queue.text("#queue .due").starts_with("due "));
+    assert_eq!(queue.text("#queue td[data-label=Claim]"), "unclaimed");
+
+    // Claimed: "claimed by you" for the claimant; the other expert no longer has it to do.
+    let r = erin
+        .post(
+            &app,
+            &format!("/api/v1/cases/{id}/claim"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let queue = e.get("/queue").await;
+    assert_eq!(queue.text("#queue td[data-label=Claim]"), "claimed by you");
+    let mut s2 = Browser::signed_in(&app, &sam.user).await;
+    assert_eq!(s2.get("/queue").await.count("#queue-empty"), 1);
+    // The API row carries the title too.
+    let api = erin.get(&app, "/api/v1/queue").await;
+    assert_eq!(api.json["items"][0]["title"], "Add <b>install</b> hook");
+}
+
+async fn only_the_claiming_expert_is_offered_release_and_releasing_returns_the_case() {
+    let app = TestApp::new().await;
+    let alice = app.maintainer("alice").await;
+    let erin = app.expert("erin").await;
+    let sam = app.expert("sam").await;
+    app.javascript_subgroup(&[&erin, &sam]).await;
+    let id = app.submit(&alice).await;
+    app.run_jobs().await;
+    let case_url = format!("/cases/{id}");
+
+    let mut e = Browser::signed_in(&app, &erin.user).await;
+    assert_eq!(
+        e.get(&case_url).await.count("#release-form"),
+        0,
+        "nothing to release yet"
+    );
+    let page = e.get(&case_url).await;
+    let r = e
+        .post(&format!("{case_url}/claim"), &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = e.get(&case_url).await;
+    assert_eq!(page.count("#release-form"), 1, "{}", page.body);
+    assert_eq!(
+        page.attr("#release-form", "action").as_deref(),
+        Some(format!("{case_url}/unclaim").as_str())
+    );
+    // Nobody else is offered the release.
+    for user in [&sam.user, &alice.user] {
+        let mut b = Browser::signed_in(&app, user).await;
+        assert_eq!(
+            b.get(&case_url).await.count("#release-form"),
+            0,
+            "{}",
+            user.handle
+        );
+    }
+    // Without the token nothing changes; another expert's release is refused by the domain.
+    let r = e
+        .post(&format!("{case_url}/unclaim"), &[("csrf", "")])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(e.get(&case_url).await.text("#case-status"), "claimed");
+    let mut s2 = Browser::signed_in(&app, &sam.user).await;
+    let sams = s2.get(&case_url).await.csrf();
+    let r = s2
+        .post(&format!("{case_url}/unclaim"), &[("csrf", &sams)])
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(e.get(&case_url).await.text("#case-status"), "claimed");
+
+    let r = e
+        .post(&format!("{case_url}/unclaim"), &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), format!("{case_url}?done=released#actions"));
+    let page = e.get(&format!("{case_url}?done=released")).await;
+    assert!(page.text("#notice").contains("released"));
+    assert_eq!(page.text("#case-status"), "triaged");
+    assert_eq!(page.count("#release-form"), 0);
+    assert_eq!(page.count("#claim-form"), 1, "it can be claimed again");
+    assert!(page.text("#timeline").contains("Released by the expert"));
+    assert_eq!(
+        s2.get("/queue").await.text("#queue td[data-label=Claim]"),
+        "unclaimed"
+    );
+
+    // Once assessed, the claim cannot be released (the domain refuses; no button).
+    let r = erin
+        .post(
+            &app,
+            &format!("/api/v1/cases/{id}/claim"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = erin
+        .post(
+            &app,
+            &format!("/api/v1/cases/{id}/assessments"),
+            crate::util::assessment("benign"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json);
+    assert_eq!(e.get(&case_url).await.count("#release-form"), 0);
 }

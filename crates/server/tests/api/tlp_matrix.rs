@@ -15,7 +15,9 @@
 //! answer exactly as for a missing case and change nothing.
 //!
 //! [`API`] covers every entry of `routes::ROUTES` (a test fails when a route has no entry);
-//! [`PAGES`] is where the web UI, feeds, reports and dataset register their read paths.
+//! [`PAGES`] is where the web UI, feeds, reports and dataset register their read paths. The
+//! case page differs from the API's case read in one way: whoever may not read a sealed case
+//! gets its public stub there instead of the missing-case answer ([`Scope::CasePage`]).
 
 use std::collections::BTreeSet;
 
@@ -39,6 +41,10 @@ pub enum Scope {
     /// The public stub of one case (`{id}`): the same for everyone, and while the case is
     /// unpublished it shows none of its content, to anyone.
     PublicStub,
+    /// The case page (`{id}`): those the label admits get 200 and the case; everyone else gets
+    /// the sealed case's public stub (200, `id="sealed-stub"`) with none of the case's content
+    /// or comments; a case that does not exist is 404.
+    CasePage,
     /// Changes one case: whoever may not see it gets exactly the missing-case answer and the
     /// case does not change. The body is a valid request for the endpoint.
     CaseWrite(fn(&Fixture) -> Option<Value>),
@@ -213,7 +219,7 @@ pub const PAGES: &[Entry] = &[
     page("/settings", Scope::NoCaseData(no_body)),
     page("/submit", Scope::NoCaseData(no_body)),
     page("/cases", Scope::Across),
-    page("/cases/{id}", Scope::CaseRead),
+    page("/cases/{id}", Scope::CasePage),
     page("/queue", Scope::Across),
     page("/log", Scope::Across),
     page("/reports", Scope::Across),
@@ -787,6 +793,45 @@ async fn no_endpoint_shows_any_role_a_case_or_comment_its_label_does_not_admit()
                                 "LEAK: {role:?} on {what} sees {marker} in the public stub of the {} case",
                                 case.label.as_str()
                             );
+                        }
+                    }
+                }
+                Scope::CasePage => {
+                    let what = format!("{} {}", entry.method, entry.path);
+                    let missing = f.call(entry, &f.fill(entry.path, None), role, None).await;
+                    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{role:?} on {what}");
+                    assert!(!missing.body.contains("sealed-stub"), "{role:?} on {what}");
+                    for case in &f.cases {
+                        let label = case.label.as_str();
+                        let answer = f
+                            .call(entry, &f.fill(entry.path, Some(case)), role, None)
+                            .await;
+                        checks += 1;
+                        f.assert_no_leak(role, &what, &answer);
+                        assert_eq!(answer.status, StatusCode::OK, "{role:?} on {what}");
+                        if case.visible_to(role) {
+                            assert!(
+                                answer.body.contains(&case.markers[0]),
+                                "{role:?} may read the {label} case on {what}: {}",
+                                answer.body
+                            );
+                            assert!(!answer.body.contains("sealed-stub"), "{role:?} on {what}");
+                        } else {
+                            assert!(
+                                answer.body.contains("id=\"sealed-stub\""),
+                                "{role:?} on {what}: the {label} case must show its public stub: {}",
+                                answer.body
+                            );
+                            for marker in case
+                                .markers
+                                .iter()
+                                .chain(case.comments.iter().map(|c| &c.marker))
+                            {
+                                assert!(
+                                    !answer.body.contains(marker.as_str()),
+                                    "LEAK: {role:?} on {what} sees {marker} in the stub of the {label} case"
+                                );
+                            }
                         }
                     }
                 }
