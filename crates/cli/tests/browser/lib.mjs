@@ -17,6 +17,7 @@ export const env = {
   password: must('SX_PASSWORD'),
   admin: must('SX_ADMIN'),
   experts: must('SX_EXPERTS').split(','),
+  spare: must('SX_SPARE_EXPERT'),
   screenshots: process.env.SX_SCREENSHOT_DIR || 'screenshots',
   chromium: process.env.SX_CHROMIUM || '/usr/bin/chromium',
 };
@@ -31,12 +32,15 @@ function must(name) {
 
 export const origin = new URL(env.base).origin;
 
-/** Phone and laptop viewports every page is captured at. */
-export const DESKTOP = { width: 1280, height: 800 };
+/** Laptop and phone viewports every page is captured at. */
+export const DESKTOP = { width: 1366, height: 768 };
 export const PHONE = { width: 390, height: 844 };
 
 /** Problems found so far: each `{ page, kind, detail }`. */
 export const problems = [];
+
+/** Findings reported without failing the suite (axe-core moderate and minor violations). */
+export const notes = [];
 
 export function problem(page, kind, detail) {
   problems.push({ page, kind, detail });
@@ -180,20 +184,74 @@ export async function axe(page, name) {
     if (v.impact === 'serious' || v.impact === 'critical') {
       problem(name, 'axe', line);
     } else {
+      notes.push(`[axe ${v.impact}] ${name}: ${line}`);
       console.log(`  note [axe ${v.impact}] ${name}: ${v.id}: ${v.help}`);
     }
   }
 }
 
 /**
- * Saves a full-page screenshot at the laptop and at the phone viewport, and checks that the
- * page does not scroll sideways on the phone (wide diffs must scroll inside their own box).
+ * Measures every finding box shown inline in a diff against the diff's own scrolling box, at
+ * the current viewport, with the diff scrolled fully left and fully right: a box must stay
+ * inside the visible part of the diff (never overflow it, so its text is readable without
+ * scrolling sideways), be as wide as that visible part (never narrower), and its row must span
+ * the whole code (as wide as the longest line). Returns what it measured.
+ */
+export async function measureFindingBoxes(page, name, viewport) {
+  const result = await page.evaluate(() => {
+    const bad = [];
+    let measured = 0;
+    let scrolled = 0;
+    for (const scroller of document.querySelectorAll('.diff-scroll')) {
+      const boxes = [...scroller.querySelectorAll('tr.finding .finding-box')];
+      if (boxes.length === 0) continue;
+      const wide = scroller.scrollWidth > scroller.clientWidth + 1;
+      if (wide) scrolled += boxes.length;
+      for (const to of [0, scroller.scrollWidth]) {
+        scroller.scrollLeft = to;
+        const view = scroller.getBoundingClientRect();
+        const left = view.left + scroller.clientLeft;
+        const right = left + scroller.clientWidth;
+        for (const box of boxes) {
+          measured += 1;
+          const r = box.getBoundingClientRect();
+          const where = `${box.querySelector('code')?.textContent || 'finding'} (diff scrolled to ${Math.round(scroller.scrollLeft)}px)`;
+          if (r.left < left - 1 || r.right > right + 1) {
+            bad.push(`${where}: box spans ${Math.round(r.left)}..${Math.round(r.right)}px, outside the diff's visible ${Math.round(left)}..${Math.round(right)}px`);
+          }
+          if (r.width < scroller.clientWidth - 2) {
+            bad.push(`${where}: box is ${Math.round(r.width)}px, narrower than the diff's ${scroller.clientWidth}px`);
+          }
+          const row = box.closest('td').getBoundingClientRect();
+          const table = box.closest('table').getBoundingClientRect();
+          if (row.width < table.width - 1) {
+            bad.push(`${where}: the finding's row is ${Math.round(row.width)}px, narrower than the code's ${Math.round(table.width)}px`);
+          }
+        }
+      }
+      scroller.scrollLeft = 0;
+    }
+    return { bad, measured, scrolled };
+  });
+  for (const b of result.bad) problem(`${name} at ${viewport.width}px`, 'finding box', b);
+  return result;
+}
+
+/** The last finding-box measurements per page name and viewport width. */
+export const findingBoxes = {};
+
+/**
+ * Saves a full-page screenshot at the laptop and at the phone viewport, checks that the page
+ * does not scroll sideways on the phone (wide diffs must scroll inside their own box), and
+ * measures the inline finding boxes at both sizes.
  */
 export async function screenshots(page, name) {
   mkdirSync(env.screenshots, { recursive: true });
   await page.setViewportSize(DESKTOP);
+  findingBoxes[`${name}@${DESKTOP.width}`] = await measureFindingBoxes(page, name, DESKTOP);
   await page.screenshot({ path: join(env.screenshots, `${name}-desktop.png`), fullPage: true });
   await page.setViewportSize(PHONE);
+  findingBoxes[`${name}@${PHONE.width}`] = await measureFindingBoxes(page, name, PHONE);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   if (overflow > 2) {
     const culprits = await page.evaluate(() => {

@@ -1,11 +1,13 @@
 //! The web UI in a real browser: headless Debian Chromium driven by Playwright
 //! (`crates/cli/tests/browser/`, Node.js) against the real binary on SQLite.
 //!
-//! The Rust side starts the instance and creates the accounts a person could not create by
-//! clicking (the admin and the experts); everything else — registering, submitting, claiming,
-//! assessing, deciding, reading the published case — the suite does by clicking. It fails with
-//! the suite's whole output, and saves a desktop and a phone screenshot of every page under
-//! `<target>/screenshots/`.
+//! The Rust side starts the instance and, with the real `s-express admin` commands an
+//! operator would type, creates the accounts a person could not create by clicking (the admin
+//! and the experts) and the JavaScript subgroup the experts belong to; everything else —
+//! registering, submitting, claiming, releasing, assessing, deciding, reading the published
+//! case, notification settings, subgroup membership and account administration — the suite
+//! does by clicking. It fails with the suite's whole output, and saves a laptop and a phone
+//! screenshot of every page under `<target>/screenshots/`.
 //!
 //! Needs Node.js, `/usr/bin/chromium` and the suite's npm packages; without them the test fails
 //! with the command that installs them, unless `S_EXPRESS_TEST_BROWSER=skip`.
@@ -14,8 +16,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-use sx_store::Store as _;
 
 use crate::instance::{Backend, Instance};
 
@@ -70,6 +70,8 @@ fn missing_prerequisites() -> Vec<String> {
 }
 
 const PASSWORD: &str = "correct horse battery staple";
+/// An expert the admin manages through `/admin` during the suite.
+const SPARE_EXPERT: &str = "hedy";
 /// The suite's time limit; it normally takes well under a minute.
 const SUITE_LIMIT: Duration = Duration::from_secs(240);
 
@@ -94,7 +96,23 @@ fn the_web_ui_works_by_clicking_in_headless_chromium_and_hostile_content_stays_i
     for expert in experts {
         sx.create_user(expert, &["expert"], PASSWORD);
     }
-    javascript_subgroup(&sx, &experts);
+    // An expert in no subgroup yet: the admin adds and removes her on /admin.
+    sx.create_user(SPARE_EXPERT, &["expert"], PASSWORD);
+    sx.admin(
+        &[
+            "subgroup",
+            "create",
+            "javascript",
+            "--name",
+            "JavaScript and npm",
+            "--language",
+            "javascript",
+        ],
+        None,
+    );
+    for expert in experts {
+        sx.admin(&["subgroup", "add-member", "javascript", expert], None);
+    }
 
     let screenshots = screenshot_dir();
     let _ = std::fs::remove_dir_all(&screenshots);
@@ -106,6 +124,7 @@ fn the_web_ui_works_by_clicking_in_headless_chromium_and_hostile_content_stays_i
         .env("SX_PASSWORD", PASSWORD)
         .env("SX_ADMIN", "root")
         .env("SX_EXPERTS", experts.join(","))
+        .env("SX_SPARE_EXPERT", SPARE_EXPERT)
         .env("SX_SCREENSHOT_DIR", &screenshots)
         .env("SX_CHROMIUM", chromium())
         .stdin(Stdio::null())
@@ -124,72 +143,6 @@ fn the_web_ui_works_by_clicking_in_headless_chromium_and_hostile_content_stays_i
         last_lines(&sx.log_text(), 60)
     );
     println!("{output}");
-}
-
-/// Stores a JavaScript subgroup with `members`, so the suite's changes route to their queue.
-/// (Neither the CLI nor the API creates subgroups yet; the store is the way in.)
-fn javascript_subgroup(sx: &Instance, members: &[&str]) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    runtime.block_on(async {
-        let store = sx_store::open(&sx.database_url)
-            .await
-            .expect("the instance's database opens");
-        let mut ids = Vec::new();
-        for handle in members {
-            let record = store
-                .get_user_by_handle(handle)
-                .await
-                .expect("the user is read")
-                .expect("the user exists");
-            ids.push(record.user.id);
-        }
-        let subgroup = sx_domain::Subgroup {
-            id: random_uuid().parse().expect("a valid UUID"),
-            slug: "javascript".into(),
-            name: "JavaScript and npm".into(),
-            kind: sx_domain::SubgroupKind::Language,
-            members: ids,
-            coordinators: Vec::new(),
-            routing: sx_domain::RoutingRules {
-                languages: [sx_domain::Language::JavaScript].into_iter().collect(),
-                vectors: std::collections::BTreeSet::new(),
-            },
-        };
-        store
-            .create_subgroup(&subgroup)
-            .await
-            .expect("the subgroup is stored");
-        store.close().await;
-    });
-}
-
-/// A random version-4 UUID in text form (this test crate has no uuid dependency).
-fn random_uuid() -> String {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    let mut words = [0u64; 2];
-    for (i, word) in words.iter_mut().enumerate() {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_usize(i);
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0),
-        );
-        *word = h.finish();
-    }
-    let hex = format!("{:016x}{:016x}", words[0], words[1]);
-    format!(
-        "{}-{}-4{}-8{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        &hex[17..20],
-        &hex[20..32]
-    )
 }
 
 /// Runs `cmd` to its end or until `limit` (then kills it); returns whether it succeeded
