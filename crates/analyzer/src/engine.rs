@@ -44,13 +44,31 @@ pub const MAX_FINDINGS: usize = 1000;
 
 /// After this many bytes of hunk text have been scanned by one analyzer, it switches to a DFA.
 ///
-/// Why two automata: the NFA builds in about a millisecond, which keeps `s-express analyze`
-/// on one pull request fast, but scans at a fraction of the DFA's speed (it follows failure
-/// transitions; the DFA does one table lookup per byte). The DFA costs several milliseconds
-/// and a few MB to build, which pays for itself after a few MB of text. Both are built from
-/// the same literals with the same options, so they report the same matches in the same
-/// order: which one ran never changes a report.
+/// Why two automata: the NFA builds in well under a millisecond, which keeps
+/// `s-express analyze` on one pull request fast, but scans at a fraction of the DFA's speed
+/// (it follows failure transitions; the DFA does one table lookup per byte). The DFA costs
+/// several milliseconds and a few MB to build, which pays for itself after a few MB of text.
+/// Both report the same matches in the same order, so which one ran never changes a report:
+/// see [`Automaton`].
 const DFA_AFTER_BYTES: u64 = 2 << 20;
+
+/// One of the two automata over the same literals, and how to feed it.
+///
+/// Matching is ASCII-case-insensitive (case-sensitive patterns are confirmed byte for byte
+/// after the hit). The DFA gets that from `ascii_case_insensitive`. The NFA is instead built
+/// case-sensitively from the ASCII-lowercased literals and scans an ASCII-lowercased copy of
+/// the text: the trie, failure links and match lists are then exactly those of the
+/// case-insensitive automaton (which adds both cases of each letter to the same state), so
+/// the matches — pattern, offsets, order — are identical, but the build does half the
+/// transition work and needs no set of queued states. That halves the start-up cost of every
+/// `s-express analyze`; the copy costs one pass over the scanned lines.
+#[derive(Clone, Copy)]
+enum Automaton<'a> {
+    /// Scans lowercased text.
+    Folded(&'a AhoCorasick),
+    /// Scans the text as it is.
+    CaseInsensitive(&'a AhoCorasick),
+}
 
 struct Compiled {
     detector: u32,
@@ -98,10 +116,8 @@ impl AnalyzerBuilder {
             detectors.extend(crate::detectors::registry());
         }
         if self.builtin_rules {
-            for (name, text) in rules::builtin_packs() {
-                for r in rules::load_pack(name, text, false)? {
-                    detectors.push(Box::new(r));
-                }
+            for r in rules::builtin_rules()? {
+                detectors.push(Box::new(r));
             }
         }
         for (name, text) in &self.packs {
@@ -117,6 +133,7 @@ impl AnalyzerBuilder {
 pub struct Analyzer {
     detectors: Vec<Box<dyn Detector>>,
     patterns: Vec<Compiled>,
+    /// The NFA over the lowercased literals (see [`Automaton::Folded`]).
     automaton: Option<AhoCorasick>,
     /// The same automaton as a DFA, built on first use once `scanned` passes `dfa_after`
     /// (`None` inside if building it failed, e.g. over the DFA size limit: the NFA goes on).
@@ -195,11 +212,7 @@ impl Analyzer {
         let automaton = if literals.is_empty() {
             None
         } else {
-            Some(
-                automaton_builder(AhoCorasickKind::ContiguousNFA)
-                    .build(&literals)
-                    .map_err(|e| BuildError::Automaton(e.to_string()))?,
-            )
+            Some(folded_nfa(&literals).map_err(|e| BuildError::Automaton(e.to_string()))?)
         };
         Ok(Self {
             detectors,
@@ -216,8 +229,8 @@ impl Analyzer {
     /// The automaton to scan `len` more bytes with: the NFA until this analyzer has scanned
     /// `dfa_after` bytes in total, then the DFA (built once, by whichever thread gets there
     /// first).
-    fn automaton_for(&self, len: usize) -> Option<&AhoCorasick> {
-        let nfa = self.automaton.as_ref()?;
+    fn automaton_for(&self, len: usize) -> Option<Automaton<'_>> {
+        let nfa = Automaton::Folded(self.automaton.as_ref()?);
         let before = self.scanned.fetch_add(len as u64, Ordering::Relaxed);
         if before.saturating_add(len as u64) < self.dfa_after {
             return Some(nfa);
@@ -228,11 +241,9 @@ impl Analyzer {
                 .iter()
                 .map(|c| self.pattern(c).literal)
                 .collect();
-            automaton_builder(AhoCorasickKind::DFA)
-                .build(&literals)
-                .ok()
+            case_insensitive_dfa(&literals).ok()
         });
-        Some(dfa.as_ref().unwrap_or(nfa))
+        Some(dfa.as_ref().map_or(nfa, Automaton::CaseInsensitive))
     }
 
     /// Metadata of every detector and rule, in registry order.
@@ -333,7 +344,7 @@ impl Analyzer {
         if total == 0 {
             return;
         }
-        let Some(ac) = self.automaton_for(total) else {
+        let Some(automaton) = self.automaton_for(total) else {
             return;
         };
         // Matches arrive ordered by end offset (and spans in text order), so all matches of
@@ -341,78 +352,88 @@ impl Analyzer {
         // without a hash set.
         let mut cur_line = usize::MAX;
         let mut seen: Vec<u32> = Vec::new();
-        let matches = spans
-            .iter()
-            .filter_map(|r| Some((r.start, text.get(r.clone())?)));
-        for (base, m) in matches
-            .flat_map(|(base, slice)| ac.find_overlapping_iter(slice).map(move |m| (base, m)))
-        {
-            let (m_start, m_end) = (base + m.start(), base + m.end());
-            let pid = m.pattern().as_usize();
-            let Some(cp) = self.patterns.get(pid) else {
+        let mut folded: Vec<u8> = Vec::new();
+        for r in spans.iter() {
+            let Some(slice) = text.get(r.clone()) else {
                 continue;
             };
-            let Some(li) = hunk.line_index_at(m_start) else {
-                continue;
-            };
-            let Some(line) = hunk.lines.get(li) else {
-                continue;
-            };
-            let pat = self.pattern(cp);
-            if !pat.lines.admits(line.kind) {
-                continue;
-            }
-            if !pat.files.is_empty() && !pat.files.iter().any(|s| s.admits(fctx.class)) {
-                continue;
-            }
-            if !pat.ignore_case && text.get(m_start..m_end) != Some(pat.literal.as_bytes()) {
-                continue;
-            }
-            if li != cur_line {
-                cur_line = li;
-                seen.clear();
-            }
-            if seen.contains(&(pid as u32)) {
-                continue;
-            }
-            seen.push(pid as u32);
-            let line_text = hunk.line_text(line);
-            let range = match &pat.regex {
-                None => {
-                    let s = m_start - line.start as usize;
-                    s..s + m.len()
+            let base = r.start;
+            let (ac, haystack) = match automaton {
+                Automaton::Folded(ac) => {
+                    folded.clear();
+                    folded.extend(slice.iter().map(u8::to_ascii_lowercase));
+                    (ac, folded.as_slice())
                 }
-                Some(src) => {
-                    let re = cp.regex.get_or_init(|| Regex::new(src).ok());
-                    match re.as_ref().and_then(|re| re.find(line_text)) {
-                        Some(rm) => rm.range(),
-                        None => continue,
+                Automaton::CaseInsensitive(ac) => (ac, slice),
+            };
+            for m in ac.find_overlapping_iter(haystack) {
+                let (m_start, m_end) = (base + m.start(), base + m.end());
+                let pid = m.pattern().as_usize();
+                let Some(cp) = self.patterns.get(pid) else {
+                    continue;
+                };
+                let Some(li) = hunk.line_index_at(m_start) else {
+                    continue;
+                };
+                let Some(line) = hunk.lines.get(li) else {
+                    continue;
+                };
+                let pat = self.pattern(cp);
+                if !pat.lines.admits(line.kind) {
+                    continue;
+                }
+                if !pat.files.is_empty() && !pat.files.iter().any(|s| s.admits(fctx.class)) {
+                    continue;
+                }
+                if !pat.ignore_case && text.get(m_start..m_end) != Some(pat.literal.as_bytes()) {
+                    continue;
+                }
+                if li != cur_line {
+                    cur_line = li;
+                    seen.clear();
+                }
+                if seen.contains(&(pid as u32)) {
+                    continue;
+                }
+                seen.push(pid as u32);
+                let line_text = hunk.line_text(line);
+                let range = match &pat.regex {
+                    None => {
+                        let s = m_start - line.start as usize;
+                        s..s + m.len()
                     }
+                    Some(src) => {
+                        let re = cp.regex.get_or_init(|| Regex::new(src).ok());
+                        match re.as_ref().and_then(|re| re.find(line_text)) {
+                            Some(rm) => rm.range(),
+                            None => continue,
+                        }
+                    }
+                };
+                let line_no = match line.kind {
+                    LineKind::Removed => line.old_line.unwrap_or(0),
+                    _ => line.new_line.unwrap_or(0),
+                };
+                if let Some((role, kind)) = pat.role {
+                    roles.push(RoleHit {
+                        role,
+                        kind,
+                        hunk: hunk_index,
+                        line: line_no,
+                        text: excerpt(line_text.get(range.clone()).unwrap_or(""), 120),
+                    });
                 }
-            };
-            let line_no = match line.kind {
-                LineKind::Removed => line.old_line.unwrap_or(0),
-                _ => line.new_line.unwrap_or(0),
-            };
-            if let Some((role, kind)) = pat.role {
-                roles.push(RoleHit {
-                    role,
-                    kind,
-                    hunk: hunk_index,
-                    line: line_no,
-                    text: excerpt(line_text.get(range.clone()).unwrap_or(""), 120),
-                });
+                let hit = Hit {
+                    pattern: cp.local as usize,
+                    hunk,
+                    hunk_index,
+                    line,
+                    line_no,
+                    text: line_text,
+                    range,
+                };
+                self.detectors[cp.detector as usize].on_hit(&hit, fctx, out);
             }
-            let hit = Hit {
-                pattern: cp.local as usize,
-                hunk,
-                hunk_index,
-                line,
-                line_no,
-                text: line_text,
-                range,
-            };
-            self.detectors[cp.detector as usize].on_hit(&hit, fctx, out);
         }
     }
 
@@ -494,13 +515,24 @@ impl Analyzer {
     }
 }
 
-/// The one place the automaton's matching options are set, so the NFA and the DFA agree.
-fn automaton_builder(kind: AhoCorasickKind) -> AhoCorasickBuilder {
-    let mut b = AhoCorasickBuilder::new();
-    b.ascii_case_insensitive(true)
+/// The NFA: case-sensitive over the ASCII-lowercased literals, scanning lowercased text (see
+/// [`Automaton`]). Only the start state gets a dense transition table: deeper dense states
+/// cost more to build and fault in than they save on a pull request's few kilobytes.
+fn folded_nfa(literals: &[&str]) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    AhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
-        .kind(Some(kind));
-    b
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
+        .dense_depth(1)
+        .build(literals.iter().map(|l| l.to_ascii_lowercase()))
+}
+
+/// The DFA: ASCII-case-insensitive over the literals as declared, scanning the text as it is.
+fn case_insensitive_dfa(literals: &[&str]) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(literals)
 }
 
 #[cfg(test)]
@@ -540,5 +572,94 @@ mod tests {
             "the sample must exercise the scan"
         );
         assert_eq!(by_nfa, by_dfa);
+    }
+
+    /// Every match, as the engine consumes them: (pattern, start, end) in iteration order.
+    fn matches(ac: &AhoCorasick, haystack: &[u8]) -> Vec<(usize, usize, usize)> {
+        ac.find_overlapping_iter(haystack)
+            .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+            .collect()
+    }
+
+    fn builtin_literals() -> &'static [&'static str] {
+        static L: OnceLock<Vec<&'static str>> = OnceLock::new();
+        L.get_or_init(|| {
+            let a = Analyzer::builtin().unwrap();
+            a.patterns.iter().map(|c| a.pattern(c).literal).collect()
+        })
+    }
+
+    /// The automata as they were before the NFA was folded: the reference the folded NFA
+    /// must agree with, match for match and in the same order.
+    fn reference_nfa() -> &'static AhoCorasick {
+        static R: OnceLock<AhoCorasick> = OnceLock::new();
+        R.get_or_init(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
+                .build(builtin_literals())
+                .unwrap()
+        })
+    }
+
+    fn folded() -> &'static AhoCorasick {
+        static F: OnceLock<AhoCorasick> = OnceLock::new();
+        F.get_or_init(|| folded_nfa(builtin_literals()).unwrap())
+    }
+
+    fn dfa() -> &'static AhoCorasick {
+        static D: OnceLock<AhoCorasick> = OnceLock::new();
+        D.get_or_init(|| case_insensitive_dfa(builtin_literals()).unwrap())
+    }
+
+    #[test]
+    fn the_folded_nfa_finds_every_literal_in_any_case() {
+        let lits = builtin_literals();
+        let mut text = String::new();
+        for (i, l) in lits.iter().enumerate() {
+            // Alternate upper, lower and as-declared case so every letter is tried both ways.
+            match i % 3 {
+                0 => text.push_str(&l.to_ascii_uppercase()),
+                1 => text.push_str(&l.to_ascii_lowercase()),
+                _ => text.push_str(l),
+            }
+            text.push('\n');
+        }
+        let want = matches(reference_nfa(), text.as_bytes());
+        let got = matches(folded(), text.to_ascii_lowercase().as_bytes());
+        assert!(want.len() >= lits.len(), "{} matches", want.len());
+        assert_eq!(got, want);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+        /// Text made of pieces of the real literals (overlapping, truncated, re-cased) and
+        /// arbitrary bytes: the folded NFA over lowercased text reports exactly what the
+        /// case-insensitive automata report over the text as it is.
+        #[test]
+        fn the_folded_nfa_matches_exactly_like_the_case_insensitive_automata(
+            pieces in proptest::collection::vec(
+                (0usize..10_000, 0usize..64, 0usize..64, proptest::num::u64::ANY, proptest::collection::vec(proptest::num::u8::ANY, 0..3)),
+                1..40,
+            )
+        ) {
+            let lits = builtin_literals();
+            let mut text: Vec<u8> = Vec::new();
+            for (which, from, to, case_bits, junk) in pieces {
+                let lit = lits[which % lits.len()].as_bytes();
+                let (a, b) = (from.min(lit.len()), to.min(lit.len()));
+                let piece = if which % 4 == 0 { &lit[a.min(b)..a.max(b)] } else { lit };
+                for (i, &c) in piece.iter().enumerate() {
+                    let flip = case_bits >> (i % 64) & 1 == 1;
+                    text.push(if flip && c.is_ascii_alphabetic() { c ^ 0x20 } else { c });
+                }
+                text.extend(junk);
+            }
+            let want = matches(reference_nfa(), &text);
+            proptest::prop_assert_eq!(&matches(folded(), &text.to_ascii_lowercase()), &want);
+            proptest::prop_assert_eq!(&matches(dfa(), &text), &want);
+        }
     }
 }
