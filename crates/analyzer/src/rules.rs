@@ -17,11 +17,14 @@
 //! regex = '''(curl|wget)[^|]*\|\s*(ba)?sh\b'''
 //! ```
 
+mod spec;
+
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use regex::Regex;
-use serde::Deserialize;
+
+use spec::{MatchSpec, PackFile, RuleSpec};
 
 use crate::detector::{
     Detector, DetectorMeta, FileCtx, FileScope, Hit, LinePattern, LineScope, Role,
@@ -46,55 +49,13 @@ pub enum RuleError {
     },
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PackFile {
-    #[serde(default)]
-    rule: Vec<RuleSpec>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RuleSpec {
-    id: String,
-    title: String,
-    severity: String,
-    confidence: String,
-    vectors: Vec<String>,
-    #[serde(default)]
-    languages: Vec<String>,
-    explanation: String,
-    #[serde(default)]
-    files: Vec<String>,
-    #[serde(default)]
-    exclude_files: Vec<String>,
-    #[serde(default)]
-    lines: Option<String>,
-    #[serde(default)]
-    unless: Option<String>,
-    #[serde(default)]
-    role: Option<String>,
-    #[serde(rename = "match")]
-    matches: Vec<MatchSpec>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MatchSpec {
-    literal: String,
-    #[serde(default)]
-    ignore_case: bool,
-    #[serde(default)]
-    regex: Option<String>,
-}
-
 /// A detector defined by a rule in a pack.
 #[derive(Debug)]
 pub struct RuleDetector {
     meta: DetectorMeta,
     patterns: Vec<LinePattern>,
     exclude_files: Vec<FileScope>,
-    unless: Option<String>,
+    unless: Option<spec::Text>,
     unless_re: OnceLock<Option<Regex>>,
     /// The pack file the rule came from (for docs and errors).
     pub pack: String,
@@ -137,8 +98,12 @@ impl Detector for RuleDetector {
 
 /// Rule packs are loaded once per process; their strings live as long as the analyzer that
 /// uses them, so leaking keeps `LinePattern` a plain `'static` value like Rust detectors'.
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
+/// Shipped packs are `'static` already and leak nothing.
+fn leak(s: &spec::Text) -> &'static str {
+    match s {
+        Cow::Borrowed(s) => s,
+        Cow::Owned(s) => Box::leak(s.clone().into_boxed_str()),
+    }
 }
 
 fn static_str(s: &str, known: &[&'static str]) -> Option<&'static str> {
@@ -182,15 +147,40 @@ fn parse_role(s: &str) -> Option<(Role, &'static str)> {
 /// at load with the rule's id; built-in packs skip this (a test compiles them all) so the
 /// CLI starts in milliseconds.
 pub fn load_pack(pack: &str, text: &str, validate: bool) -> Result<Vec<RuleDetector>, RuleError> {
-    let file: PackFile = toml::from_str(text).map_err(|source| RuleError::Toml {
+    let file = parse_pack(pack, text)?;
+    rules_from_specs(pack, &file.rule, validate)
+}
+
+/// Parse a pack's TOML without validating its rules.
+fn parse_pack(pack: &str, text: &str) -> Result<PackFile, RuleError> {
+    toml::from_str(text).map_err(|source| RuleError::Toml {
         pack: pack.to_string(),
         source,
-    })?;
-    let mut out = Vec::with_capacity(file.rule.len());
-    for spec in file.rule {
+    })
+}
+
+/// The rules of every shipped pack, from the specs the build script parsed: no TOML is parsed
+/// at run time. Validated like any pack, except that regexes are compiled on first use (a
+/// test compiles them all).
+pub fn builtin_rules() -> Result<Vec<RuleDetector>, RuleError> {
+    let mut out = Vec::new();
+    for (pack, specs) in BUILTIN_SPECS {
+        out.extend(rules_from_specs(pack, specs, false)?);
+    }
+    Ok(out)
+}
+
+/// Check parsed rules and turn them into detectors (see [`load_pack`] for `validate`).
+fn rules_from_specs(
+    pack: &str,
+    specs: &[RuleSpec],
+    validate: bool,
+) -> Result<Vec<RuleDetector>, RuleError> {
+    let mut out = Vec::with_capacity(specs.len());
+    for spec in specs {
         let bad = |message: String| RuleError::Invalid {
             pack: pack.to_string(),
-            rule: spec.id.clone(),
+            rule: spec.id.to_string(),
             message,
         };
         if spec.id.is_empty()
@@ -231,7 +221,7 @@ pub fn load_pack(pack: &str, text: &str, validate: bool) -> Result<Vec<RuleDetec
                     .ok_or_else(|| bad(format!("unknown language {l:?}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let scopes = |names: &[String]| {
+        let scopes = |names: &[spec::Text]| {
             names
                 .iter()
                 .map(|f| {
@@ -257,7 +247,7 @@ pub fn load_pack(pack: &str, text: &str, validate: bool) -> Result<Vec<RuleDetec
         }
         let leaked_files: &'static [FileScope] = Box::leak(files.into_boxed_slice());
         let mut patterns = Vec::with_capacity(spec.matches.len());
-        for m in &spec.matches {
+        for m in spec.matches.iter() {
             if m.literal.len() < 3 {
                 return Err(bad(format!(
                     "literal {:?} is too short: anchors of under 3 bytes match everywhere and slow every scan",
@@ -268,9 +258,9 @@ pub fn load_pack(pack: &str, text: &str, validate: bool) -> Result<Vec<RuleDetec
                 Regex::new(re).map_err(|e| bad(format!("bad regex: {e}")))?;
             }
             patterns.push(LinePattern {
-                literal: leak(m.literal.clone()),
+                literal: leak(&m.literal),
                 ignore_case: m.ignore_case,
-                regex: m.regex.clone().map(leak),
+                regex: m.regex.as_ref().map(leak),
                 lines,
                 files: leaked_files,
                 role,
@@ -281,17 +271,20 @@ pub fn load_pack(pack: &str, text: &str, validate: bool) -> Result<Vec<RuleDetec
         }
         out.push(RuleDetector {
             meta: DetectorMeta {
-                id: Cow::Owned(spec.id.clone()),
-                title: Cow::Owned(spec.title),
+                id: spec.id.clone(),
+                title: spec.title.clone(),
                 severity,
                 confidence,
                 vectors: Cow::Owned(vectors),
                 languages: Cow::Owned(languages),
-                explanation: Cow::Owned(spec.explanation.trim().to_string()),
+                explanation: match &spec.explanation {
+                    Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
+                    Cow::Owned(text) => Cow::Owned(text.trim().to_string()),
+                },
             },
             patterns,
             exclude_files,
-            unless: spec.unless,
+            unless: spec.unless.clone(),
             unless_re: OnceLock::new(),
             pack: pack.to_string(),
         });
@@ -316,6 +309,24 @@ mod tests {
             let rules = load_pack(name, text, true).unwrap_or_else(|e| panic!("{e}"));
             assert!(!rules.is_empty(), "{name} has no rules");
         }
+    }
+
+    #[test]
+    fn the_rules_parsed_at_build_time_are_the_packs_as_parsed_at_run_time() {
+        let names: Vec<&str> = BUILTIN_SPECS.iter().map(|(name, _)| *name).collect();
+        let texts: Vec<&str> = builtin_packs().iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, texts);
+        assert!(names.len() >= 7, "{names:?}");
+        for ((name, specs), (_, text)) in BUILTIN_SPECS.iter().zip(builtin_packs()) {
+            let parsed = parse_pack(name, text).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(&parsed.rule[..], *specs, "{name}");
+        }
+        let built = builtin_rules().unwrap();
+        let mut loaded = Vec::new();
+        for (name, text) in builtin_packs() {
+            loaded.extend(load_pack(name, text, false).unwrap());
+        }
+        assert_eq!(format!("{built:?}"), format!("{loaded:?}"));
     }
 
     #[test]
