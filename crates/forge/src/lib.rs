@@ -13,6 +13,8 @@
 //!   write-access check, posting and updating a comment), through the SSRF guard in [`net`].
 //! - [`github_app`]: GitHub App authentication (an RS256 JWT exchanged for installation
 //!   tokens, cached until shortly before they expire).
+//! - [`mail`]: a forwarded e-mail carrying a `git format-patch` series (inline, attached or
+//!   redirected), turned into one change text and the maintainer's concern.
 //! - [`pr_url`]: pull request web URLs and the API each implies (`s-express analyze URL`).
 //!
 //! Everything read here is attacker-controlled: reads are bounded, names are validated before
@@ -22,6 +24,7 @@
 pub mod client;
 pub mod git;
 pub mod github_app;
+pub mod mail;
 pub mod net;
 pub mod pr_url;
 pub mod signature;

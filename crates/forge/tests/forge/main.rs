@@ -8,6 +8,7 @@
 
 mod client;
 mod git;
+mod mail;
 mod replay;
 mod test_repo;
 mod webhooks;
