@@ -283,6 +283,7 @@ macro_rules! entity_helpers {
         }
 
         crate::notify::notify_helpers!();
+        crate::mail::mail_helpers!();
 
         /// Inserts a new case (version 1) with its projections and log entries inside the
         /// caller's transaction.
@@ -1042,6 +1043,7 @@ macro_rules! entity_methods {
 
         crate::notify::notify_methods!();
         crate::forge::forge_methods!();
+        crate::mail::mail_methods!();
     };
 }
 

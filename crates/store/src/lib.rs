@@ -42,6 +42,7 @@ mod error;
 pub mod forge;
 mod index;
 pub mod jobs;
+pub mod mail;
 pub mod notify;
 mod postgres;
 pub mod records;
@@ -57,6 +58,7 @@ pub const TOKEN_USE_PRECISION: time::Duration = time::Duration::minutes(1);
 pub use forge::ForgeThread;
 pub use index::QUEUE_STATUSES;
 pub use jobs::{Job, JobCounts, JobState, NewJob};
+pub use mail::MailIntake;
 pub use notify::NotifySettings;
 pub use postgres::PgStore;
 pub use records::{
@@ -373,6 +375,22 @@ store_api! {
     fn notify_delivery_recorded(&self, key: &str) -> bool;
     /// Records a delivered notification; returns false if the key was already recorded.
     fn record_notify_delivery(&self, key: &str, user: sx_domain::UserId, channel: &str, now: OffsetDateTime) -> bool;
+
+    // ---- mail intake (see [`mail`]) ----
+    /// Saves (inserts or replaces) a user's intake address; the old token stops working.
+    /// Fails with `Duplicate` if another user's address has the same token hash.
+    fn put_mail_intake(&self, intake: &mail::MailIntake) -> ();
+    /// A user's intake address, if they have one.
+    fn get_mail_intake(&self, user: sx_domain::UserId) -> Option<mail::MailIntake>;
+    /// The intake address with this token hash and its owner, if the owner is enabled.
+    fn authenticate_mail_intake(&self, token_hash: SecretHash) -> Option<(mail::MailIntake, UserRecord)>;
+    /// Removes a user's intake address; returns whether there was one.
+    fn delete_mail_intake(&self, user: sx_domain::UserId) -> bool;
+    /// The case a delivered message became, if it was delivered before.
+    fn find_mail_delivery(&self, message_key: SecretHash) -> Option<sx_domain::CaseId>;
+    /// Records the case a message became and marks the user's intake address used; returns
+    /// false if the message was recorded before.
+    fn record_mail_delivery(&self, message_key: SecretHash, user: sx_domain::UserId, case_id: sx_domain::CaseId, now: OffsetDateTime) -> bool;
 
     // ---- job queue ----
     /// Adds a job; returns its id once committed.

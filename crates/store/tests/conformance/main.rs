@@ -23,6 +23,7 @@ mod durability;
 mod fixtures;
 mod forge;
 mod jobs;
+mod mail;
 mod notify;
 mod reports;
 mod translog;
