@@ -62,6 +62,8 @@ enum Command {
     Report(Box<commands::report::ReportArgs>),
     /// Forward a change to an S-Express service and print its first assessment.
     Submit(Box<commands::submit::SubmitArgs>),
+    /// The mail intake: deliver a forwarded message (MTA pipe), process a Maildir, show your address.
+    Mail(commands::mail::MailArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Log(a) => commands::log::run(&a),
         Command::Report(a) => commands::report::run(&a),
         Command::Submit(a) => commands::submit::run(&a, no_color),
+        Command::Mail(a) => commands::mail::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

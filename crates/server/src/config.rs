@@ -20,6 +20,7 @@
 //! | `run_worker` | `S_EXPRESS_RUN_WORKER` | true |
 //! | `[notify]` table | `S_EXPRESS_SMTP_*`, `S_EXPRESS_NOTIFY_*` | no e-mail; see [`crate::notify::config`] |
 //! | `dataset_license` | `S_EXPRESS_DATASET_LICENSE` | `CC0-1.0` (SPDX id of the open dataset's licence) |
+//! | `[mail]` table | `S_EXPRESS_MAIL_*` | no mail intake; see [`crate::mail::config`] |
 //! | `[github]`, `[gitlab]`, `[forgejo]` tables, `forge_label`, `forge_delivery_retention_days` | `S_EXPRESS_GITHUB_*`, ..., `S_EXPRESS_FORGE_LABEL`, `S_EXPRESS_FORGE_DELIVERY_RETENTION_DAYS` | see [`crate::hooks::settings`] |
 
 use std::net::SocketAddr;
@@ -114,6 +115,8 @@ pub struct ConfigLayer {
     pub forge_label: Option<String>,
     /// Days webhook delivery ids are kept to refuse replays.
     pub forge_delivery_retention_days: Option<u32>,
+    /// Mail intake (`[mail]` table).
+    pub mail: Option<crate::mail::config::MailLayer>,
 }
 
 impl ConfigLayer {
@@ -174,6 +177,12 @@ impl ConfigLayer {
                         .apply_env(k, &value)?;
                 }
                 "DATASET_LICENSE" => layer.dataset_license = Some(value),
+                k if k.starts_with("MAIL_") => {
+                    layer
+                        .mail
+                        .get_or_insert_with(Default::default)
+                        .apply_env(k, &value)?;
+                }
                 "FORGE_LABEL" => layer.forge_label = Some(value),
                 "FORGE_DELIVERY_RETENTION_DAYS" => {
                     layer.forge_delivery_retention_days = Some(parse_env(&name, &value)?);
@@ -224,6 +233,7 @@ impl ConfigLayer {
             forge_delivery_retention_days: self
                 .forge_delivery_retention_days
                 .or(lower.forge_delivery_retention_days),
+            mail: crate::mail::config::MailLayer::merge(self.mail, lower.mail),
         }
     }
 }
@@ -290,6 +300,8 @@ pub struct Config {
     pub dataset_license: String,
     /// Forge webhooks and API clients.
     pub forges: crate::hooks::settings::Forges,
+    /// Mail intake.
+    pub mail: crate::mail::config::MailConfig,
 }
 
 impl Default for Config {
@@ -322,6 +334,7 @@ fn unreachable_defaults() -> Config {
         notify: crate::notify::config::NotifyConfig::default(),
         dataset_license: "CC0-1.0".into(),
         forges: crate::hooks::settings::Forges::default(),
+        mail: crate::mail::config::MailConfig::default(),
     }
 }
 
@@ -419,6 +432,7 @@ impl Config {
                 layer.forge_label,
                 layer.forge_delivery_retention_days,
             )?,
+            mail: crate::mail::config::MailConfig::resolve(layer.mail, max_change_bytes)?,
         })
     }
 

@@ -24,6 +24,7 @@
 //! * [`AppState::open`] + [`routes::router`]: the in-process application, for tests.
 //! * [`accounts`]: creating users and tokens (the `admin` command and tests use it).
 //! * [`admin`]: subgroups and account state, shared by `s-express admin` and `/admin`.
+//! * [`mail::deliver`]: one forwarded e-mail into a case (`s-express mail deliver|maildir`).
 
 #![recursion_limit = "256"]
 
@@ -37,6 +38,7 @@ pub mod dataset;
 pub mod error;
 pub mod hooks;
 pub mod jobs;
+pub mod mail;
 pub mod notify;
 pub mod pages;
 pub mod ratelimit;
@@ -172,6 +174,27 @@ pub fn init_logging() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// Like [`init_logging`], but appending to a file (no colours): for commands whose standard
+/// error goes somewhere else, such as `s-express mail deliver`, whose output an MTA puts into
+/// bounces.
+///
+/// # Errors
+/// When the file cannot be opened for appending.
+pub fn init_logging_to_file(path: &std::path::Path) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+    Ok(())
 }
 
 /// Resolves when the process receives SIGTERM or Ctrl-C (SIGINT).

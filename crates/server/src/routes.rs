@@ -54,6 +54,9 @@ route_table! {
     get "/api/v1/me" => api::session::me;
     get "/api/v1/me/notifications" => crate::notify::api::get;
     put "/api/v1/me/notifications" => crate::notify::api::put;
+    get "/api/v1/me/mail-intake" => crate::mail::api::get;
+    post "/api/v1/me/mail-intake" => crate::mail::api::create;
+    delete "/api/v1/me/mail-intake" => crate::mail::api::delete;
     post "/api/v1/users" => api::users::register;
     post "/api/v1/invitations" => api::users::invite;
     post "/api/v1/invitations/accept" => api::users::accept;

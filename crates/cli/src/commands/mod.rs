@@ -5,6 +5,7 @@ pub mod analyze;
 pub mod detectors;
 pub mod export;
 pub mod log;
+pub mod mail;
 pub mod model;
 pub mod report;
 pub mod scan;

@@ -65,13 +65,13 @@ index 1111111..2222222 100644
 type Inbox<T> = Arc<Mutex<Vec<T>>>;
 
 /// A minimal SMTP receiver: accepts every mail (EHLO, MAIL, RCPT, DATA, QUIT) and keeps it.
-struct SmtpSink {
-    port: u16,
+pub(crate) struct SmtpSink {
+    pub(crate) port: u16,
     mails: Inbox<String>,
 }
 
 impl SmtpSink {
-    fn start() -> SmtpSink {
+    pub(crate) fn start() -> SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let mails: Inbox<String> = Arc::default();
@@ -88,7 +88,7 @@ impl SmtpSink {
     }
 
     /// Received mails, with quoted-printable soft line breaks joined.
-    fn mails(&self) -> Vec<String> {
+    pub(crate) fn mails(&self) -> Vec<String> {
         let mails = self.mails.lock().unwrap().clone();
         mails
             .into_iter()
@@ -247,7 +247,11 @@ fn verified(hook: &Hook, secret: &str) -> Value {
 }
 
 /// Waits until `found` returns something, or fails after `within` with `what`.
-fn eventually<T>(within: Duration, what: &str, mut found: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn eventually<T>(
+    within: Duration,
+    what: &str,
+    mut found: impl FnMut() -> Option<T>,
+) -> T {
     let deadline = Instant::now() + within;
     loop {
         if let Some(v) = found() {
@@ -258,7 +262,7 @@ fn eventually<T>(within: Duration, what: &str, mut found: impl FnMut() -> Option
     }
 }
 
-fn put_json(base: &str, path: &str, token: &str, body: &Value) -> (u16, Value) {
+pub(crate) fn put_json(base: &str, path: &str, token: &str, body: &Value) -> (u16, Value) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()

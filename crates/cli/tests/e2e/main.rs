@@ -26,6 +26,7 @@ mod forge_gitlab;
 mod forge_replay;
 mod journey;
 mod log_verify;
+mod mail;
 mod replicas;
 mod schemathesis;
 mod smoke;

@@ -123,7 +123,7 @@ fn check_host(host: &str) -> Result<(), ApiError> {
 }
 
 /// Finds the project, or registers it with the submitter as its first maintainer.
-async fn project_for(
+pub(crate) async fn project_for(
     state: &AppState,
     r: &ProjectRef,
     user: &User,

@@ -158,6 +158,23 @@ fn describe(base_url: &str, max_change_bytes: usize) -> Value {
                     "responses": { "200": ok("The saved settings, with `webhook_secret` when one was generated.", "NotificationSettings"), "401": unauthenticated.clone(), "403": forbidden.clone(), "422": invalid.clone() }
                 }
             },
+            "/api/v1/me/mail-intake": {
+                "get": {
+                    "operationId": "getMailIntake", "summary": "Your e-mail intake address: whether you have one, and the sender it accepts", "tags": ["accounts"],
+                    "security": cookie_or_token.clone(),
+                    "responses": { "200": ok("The intake settings; the address itself is never shown here.", "MailIntake"), "401": unauthenticated.clone() }
+                },
+                "post": {
+                    "operationId": "createMailIntake", "summary": "Make a new e-mail intake address (shown once; the old one stops working)", "tags": ["accounts"],
+                    "security": cookie_or_token.clone(),
+                    "responses": { "201": ok("The intake settings with `address`.", "MailIntake"), "401": unauthenticated.clone(), "403": forbidden.clone(), "409": error_response("This instance has no mail intake.") }
+                },
+                "delete": {
+                    "operationId": "deleteMailIntake", "summary": "Remove your e-mail intake address", "tags": ["accounts"],
+                    "security": cookie_or_token.clone(),
+                    "responses": { "204": { "description": "Removed." }, "401": unauthenticated.clone(), "403": forbidden.clone(), "404": error_response("You have no intake address.") }
+                }
+            },
             "/api/v1/users": {
                 "post": {
                     "operationId": "register", "summary": "Register as a maintainer", "tags": ["accounts"], "security": [{}],
@@ -462,6 +479,19 @@ fn schemas() -> Value {
                 "events": { "type": ["array", "null"], "items": { "type": "string", "enum": ["report-attached", "queued", "assessed", "second-review", "decided", "published"] } },
                 "webhook_url": { "type": ["string", "null"], "maxLength": 2048 },
                 "rotate_webhook_secret": { "type": "boolean" }
+            }
+        },
+        "MailIntake": {
+            "type": "object", "required": ["available", "address_set", "ready"],
+            "properties": {
+                "available": { "type": "boolean" },
+                "address_form": { "type": ["string", "null"], "description": "e.g. submit+TOKEN@intake.example.org" },
+                "address_set": { "type": "boolean" },
+                "address": { "type": "string", "description": "Only in the answer of the POST that made it." },
+                "created_at": { "type": ["string", "null"], "format": "date-time" },
+                "last_used_at": { "type": ["string", "null"], "format": "date-time" },
+                "sender": { "type": ["string", "null"], "description": "The only From: address accepted: your notification address." },
+                "ready": { "type": "boolean" }
             }
         },
         "CreateToken": {

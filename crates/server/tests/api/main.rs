@@ -19,6 +19,7 @@ mod bundle;
 mod cases;
 mod dataset;
 mod forge_deliveries;
+mod mail;
 mod openapi;
 mod pages;
 mod pages_admin;

@@ -208,6 +208,13 @@ pub const API: &[Entry] = &[
         "/api/v1/me/notifications",
         Scope::NoCaseData(empty_body),
     ),
+    e("GET", "/api/v1/me/mail-intake", Scope::NoCaseData(no_body)),
+    e("POST", "/api/v1/me/mail-intake", Scope::NoCaseData(no_body)),
+    e(
+        "DELETE",
+        "/api/v1/me/mail-intake",
+        Scope::NoCaseData(no_body),
+    ),
 ];
 
 /// Read paths outside the API route table: the web UI (`pages/`), reports and feeds
