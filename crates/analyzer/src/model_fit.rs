@@ -25,7 +25,7 @@
 //!
 //! Pure: no I/O. The CLI turns dataset records into [`Example`]s.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::finding::{Confidence, Severity};
 use crate::score::{Band, Model};
@@ -224,51 +224,6 @@ impl FitReport {
         self.after.brier <= self.before.brier + 1e-12
             && self.after.log_loss <= self.before.log_loss + 1e-12
     }
-}
-
-/// Per-detector precision against expert verdicts (`model evaluate`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct DetectorPrecision {
-    /// The detector.
-    pub detector: String,
-    /// Examples it fired in.
-    pub cases: usize,
-    /// Of which the experts found malicious or suspicious.
-    pub positives: usize,
-}
-
-impl DetectorPrecision {
-    /// positives / cases.
-    pub fn precision(&self) -> f64 {
-        if self.cases == 0 {
-            0.0
-        } else {
-            self.positives as f64 / self.cases as f64
-        }
-    }
-}
-
-/// Precision of every detector that fired, most cases first (ties by id).
-pub fn detector_precision(examples: &[Example]) -> Vec<DetectorPrecision> {
-    let mut by: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for e in examples {
-        let fired: BTreeSet<&str> = e.findings.iter().map(|f| f.detector.as_str()).collect();
-        for d in fired {
-            let s = by.entry(d).or_default();
-            s.0 += 1;
-            s.1 += usize::from(e.positive);
-        }
-    }
-    let mut out: Vec<DetectorPrecision> = by
-        .into_iter()
-        .map(|(d, (cases, positives))| DetectorPrecision {
-            detector: d.to_string(),
-            cases,
-            positives,
-        })
-        .collect();
-    out.sort_by(|a, b| b.cases.cmp(&a.cases).then(a.detector.cmp(&b.detector)));
-    out
 }
 
 /// An example reduced to the model's features under a given model's fixed tables.
@@ -869,25 +824,5 @@ mod tests {
         assert_eq!(e.reliability.iter().map(|b| b.n).sum::<usize>(), 4);
         let brier = (0.05f64.powi(2) + 0.65f64.powi(2) + 0.1f64.powi(2) + 0.95f64.powi(2)) / 4.0;
         assert!((e.brier - brier).abs() < 1e-12);
-    }
-
-    #[test]
-    fn detector_precision_counts_each_case_once() {
-        let ex = vec![
-            Example {
-                id: "a".into(),
-                findings: vec![obs("d", Severity::Low), obs("d", Severity::Low)],
-                positive: true,
-            },
-            Example {
-                id: "b".into(),
-                findings: vec![obs("d", Severity::Low)],
-                positive: false,
-            },
-        ];
-        let p = detector_precision(&ex);
-        assert_eq!(p.len(), 1);
-        assert_eq!((p[0].cases, p[0].positives), (2, 1));
-        assert!((p[0].precision() - 0.5).abs() < 1e-12);
     }
 }

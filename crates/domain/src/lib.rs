@@ -67,6 +67,12 @@
 //! [`sla::evaluate`] reports, for a case's timeline and `now`, the first-assessment deadline
 //! (24 h), time left, which unclaimed warnings fired (12 h, 20 h) and whether to escalate.
 //!
+//! ## Detector precision
+//!
+//! [`precision`] defines how a detector's findings are scored against expert verdicts
+//! ([`DetectorRecord::precision`]): the reports, `s-express model evaluate` and the detector
+//! pages all use it.
+//!
 //! ## Text forms
 //!
 //! Every enum has a stable kebab-case text form (`as_str`, `FromStr`, `Display`, serde), e.g.
@@ -87,6 +93,7 @@ pub mod event;
 pub mod ids;
 pub mod participants;
 pub mod policy;
+pub mod precision;
 pub mod project;
 pub mod publication;
 pub mod queue;
@@ -108,6 +115,7 @@ pub use event::*;
 pub use ids::*;
 pub use participants::*;
 pub use policy::*;
+pub use precision::{DetectorRecord, DetectorTally, Judgement};
 pub use project::*;
 pub use publication::*;
 pub use queue::*;

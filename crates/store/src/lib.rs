@@ -36,6 +36,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub mod changes;
+pub mod dataset;
 mod dbtime;
 mod entities;
 mod error;
@@ -338,6 +339,10 @@ store_api! {
     // ---- trend reports (see [`reports`]) ----
     /// Aggregates the public (published, TLP-visible) cases of a report period.
     fn report_figures(&self, query: &reports::ReportQuery) -> reports::ReportFigures;
+    /// Counts how often each detector fired on public published cases and how expert
+    /// verdicts judged it (the domain's [`sx_domain::DetectorRecord`]); the reports and the
+    /// detector pages both read it.
+    fn detector_figures(&self, query: &reports::DetectorQuery) -> reports::DetectorSummary;
     /// Stores a generated report unless one exists for its period and start; returns whether
     /// this call stored it (so exactly one replica's report is kept).
     fn save_report(&self, report: &reports::StoredReport) -> bool;
@@ -345,6 +350,26 @@ store_api! {
     fn get_report(&self, period: &str, starts_on: &str) -> Option<reports::StoredReport>;
     /// Stored reports, the most recent period first.
     fn list_reports(&self, limit: u32) -> Vec<reports::StoredReport>;
+
+    // ---- open-dataset snapshots (see [`dataset`]) ----
+    /// Claims the building of the snapshot of day `snapshot_on` (`YYYY-MM-DD`) for `builder`:
+    /// started (a fresh id), already complete, or in progress elsewhere. A building snapshot
+    /// whose heartbeat is older than `stale_before` is dropped and taken over.
+    fn claim_dataset_snapshot(&self, snapshot_on: &str, builder: &str, stale_before: OffsetDateTime, now: OffsetDateTime) -> dataset::DatasetClaim;
+    /// Appends chunk `seq` of `file` (`jsonl` or `csv`) to a snapshot being built and
+    /// refreshes its heartbeat. Fails with `NotFound` when the claim was taken over.
+    fn put_dataset_chunk(&self, snapshot: Uuid, file: &str, seq: u32, data: &[u8], now: OffsetDateTime) -> ();
+    /// Marks a snapshot complete with its description and deletes complete snapshots older
+    /// than the newest `keep`. Fails with `NotFound` when the claim was taken over.
+    fn complete_dataset_snapshot(&self, snapshot: Uuid, doc: &serde_json::Value, keep: u32, now: OffsetDateTime) -> ();
+    /// Drops a snapshot still being built (a failed build), so a retry starts afresh.
+    fn abandon_dataset_snapshot(&self, snapshot: Uuid) -> ();
+    /// The snapshot row of a day, in whatever state.
+    fn get_dataset_snapshot(&self, snapshot_on: &str) -> Option<dataset::DatasetSnapshot>;
+    /// The newest complete snapshot.
+    fn latest_dataset_snapshot(&self) -> Option<dataset::DatasetSnapshot>;
+    /// Chunk `seq` of a snapshot's `file`; `None` past the last one.
+    fn get_dataset_chunk(&self, snapshot: Uuid, file: &str, seq: u32) -> Option<Vec<u8>>;
 
     // ---- forge intake (see [`forge`]) ----
     /// Records a webhook delivery id; `false` when it was recorded before (a replay).
@@ -407,6 +432,9 @@ store_api! {
     /// is queued again and leasable at once by any worker. Fails with
     /// [`StoreError::LeaseLost`] if `worker` no longer holds it.
     fn release_job(&self, id: Uuid, worker: &str, now: OffsetDateTime) -> ();
+    /// Extends the lease `worker` holds on a long-running job to `now + lease`. Fails with
+    /// [`StoreError::LeaseLost`] if `worker` no longer holds it.
+    fn renew_job_lease(&self, id: Uuid, worker: &str, lease: Duration, now: OffsetDateTime) -> ();
     /// Reads a job.
     fn get_job(&self, id: Uuid) -> Option<Job>;
     /// Jobs in a state, oldest first.

@@ -104,17 +104,41 @@ pub struct AgreementCell {
     pub cases: u64,
 }
 
-/// How one detector fared against expert verdicts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DetectorFigures {
-    /// Detector id.
-    pub detector: String,
-    /// Cohort cases it fired on.
-    pub cases: u64,
-    /// Of those, with a malicious or suspicious verdict.
-    pub confirmed: u64,
-    /// Of those, with a benign verdict.
-    pub refuted: u64,
+/// How one detector fared against expert verdicts (the domain's definition).
+pub type DetectorFigures = sx_domain::DetectorRecord;
+
+/// Which published cases to count detectors over.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DetectorQuery {
+    /// Published at or after this (`None`: since the beginning).
+    pub published_from: Option<OffsetDateTime>,
+    /// Published before this.
+    pub published_before: OffsetDateTime,
+    /// Only this detector (`None`: every detector).
+    pub detector: Option<String>,
+    /// How many detectors to return, most frequent first.
+    pub limit: u32,
+}
+
+impl DetectorQuery {
+    /// Every detector over every case published before `before`.
+    pub fn all_time(before: OffsetDateTime) -> Self {
+        DetectorQuery {
+            published_from: None,
+            published_before: before,
+            detector: None,
+            limit: crate::MAX_PAGE,
+        }
+    }
+}
+
+/// Detector records over a set of published cases.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DetectorSummary {
+    /// Public cases published in the queried range (whether or not a detector fired).
+    pub published: u64,
+    /// The detectors, most cases first (ties by id).
+    pub detectors: Vec<DetectorFigures>,
 }
 
 /// One subgroup's share of the cohort.
@@ -304,24 +328,17 @@ macro_rules! report_methods {
             agreement.sort_by(|a, b| a.suspicion.cmp(&b.suspicion).then_with(|| a.verdict.cmp(&b.verdict)));
 
             // Detectors, most frequent first, with their record against verdicts.
-            let mut q = sqlx::QueryBuilder::<Db>::new(
-                "SELECT f.detector AS detector, COUNT(*) AS n, \
-                 COALESCE(SUM(CASE WHEN c.verdict IN ('malicious', 'suspicious') THEN 1 ELSE 0 END), 0) AS confirmed, \
-                 COALESCE(SUM(CASE WHEN c.verdict = 'benign' THEN 1 ELSE 0 END), 0) AS refuted \
-                 FROM cases c JOIN case_findings f ON f.case_id = c.id WHERE",
-            );
-            cohort(&mut q, query.from, query.to);
-            q.push(" GROUP BY f.detector ORDER BY COUNT(*) DESC, f.detector LIMIT ")
-                .push_bind(i64::from(query.top_detectors));
-            let mut detectors = Vec::new();
-            for row in q.build().fetch_all(&self.pool).await? {
-                detectors.push(DetectorFigures {
-                    detector: row.try_get("detector")?,
-                    cases: count(row.try_get("n")?),
-                    confirmed: count(row.try_get("confirmed")?),
-                    refuted: count(row.try_get("refuted")?),
-                });
-            }
+            let detectors = crate::Store::detector_figures(
+                self,
+                &DetectorQuery {
+                    published_from: Some(query.from),
+                    published_before: query.to,
+                    detector: None,
+                    limit: query.top_detectors,
+                },
+            )
+            .await?
+            .detectors;
 
             // Per-subgroup load.
             let d = micros("c.first_assessed_at", "c.received_at");
@@ -373,6 +390,59 @@ macro_rules! report_methods {
                 subgroups,
                 notable,
             })
+        }
+
+        async fn detector_figures(&self, query: &crate::reports::DetectorQuery) -> StoreResult<crate::reports::DetectorSummary> {
+            use crate::reports::*;
+            let labels = public_labels();
+            let count = |n: i64| u64::try_from(n).unwrap_or(0);
+            let from = query.published_from.unwrap_or(OffsetDateTime::UNIX_EPOCH - time::Duration::days(1));
+            // ` c.published_at in [from, before) AND <public>` on alias `c`.
+            let cohort = |q: &mut sqlx::QueryBuilder<Db>| {
+                q.push(" c.published_at IS NOT NULL AND c.published_at >= ")
+                    .push_bind(DbTime(from))
+                    .push(" AND c.published_at < ")
+                    .push_bind(DbTime(query.published_before))
+                    .push(" AND c.tlp IN (");
+                let mut sep = q.separated(", ");
+                for l in &labels {
+                    sep.push_bind(*l);
+                }
+                q.push(")");
+            };
+            // The verdicts that confirm or refute a finding, as the domain defines them.
+            let verdict_list = |judgement: sx_domain::Judgement| {
+                judgement.verdicts().iter().map(|v| format!("'{v}'")).collect::<Vec<_>>().join(", ")
+            };
+            let (confirming, refuting) =
+                (verdict_list(sx_domain::Judgement::Confirmed), verdict_list(sx_domain::Judgement::Refuted));
+
+            let mut q = sqlx::QueryBuilder::<Db>::new("SELECT COUNT(*) AS n FROM cases c WHERE");
+            cohort(&mut q);
+            let published = count(q.build().fetch_one(&self.pool).await?.try_get("n")?);
+
+            let mut q = sqlx::QueryBuilder::<Db>::new(format!(
+                "SELECT f.detector AS detector, COUNT(*) AS n, \
+                 COALESCE(SUM(CASE WHEN c.verdict IN ({confirming}) THEN 1 ELSE 0 END), 0) AS confirmed, \
+                 COALESCE(SUM(CASE WHEN c.verdict IN ({refuting}) THEN 1 ELSE 0 END), 0) AS refuted \
+                 FROM cases c JOIN case_findings f ON f.case_id = c.id WHERE"
+            ));
+            cohort(&mut q);
+            if let Some(d) = &query.detector {
+                q.push(" AND f.detector = ").push_bind(d.clone());
+            }
+            q.push(" GROUP BY f.detector ORDER BY COUNT(*) DESC, f.detector LIMIT ")
+                .push_bind(i64::from(query.limit));
+            let mut detectors = Vec::new();
+            for row in q.build().fetch_all(&self.pool).await? {
+                detectors.push(DetectorFigures {
+                    detector: row.try_get("detector")?,
+                    cases: count(row.try_get("n")?),
+                    confirmed: count(row.try_get("confirmed")?),
+                    refuted: count(row.try_get("refuted")?),
+                });
+            }
+            Ok(DetectorSummary { published, detectors })
         }
 
         async fn save_report(&self, report: &crate::reports::StoredReport) -> StoreResult<bool> {

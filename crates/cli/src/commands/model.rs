@@ -5,10 +5,14 @@
 //!   the experts' verdicts in an exported dataset ([`sx_analyzer::model_fit`]), prints held-out
 //!   precision, recall, calibration and Brier score before and after, and writes the new
 //!   weights only if they are at least as good on held-out folds.
-//! - `model evaluate --dataset FILE` prints each detector's precision against expert verdicts.
+//! - `model evaluate --dataset FILE` (or `--database URL`, straight from an instance's published
+//!   cases) prints each detector's precision against expert verdicts, as the domain defines it
+//!   ([`sx_domain::DetectorRecord`]): the same figures the trend reports and the detector pages
+//!   show, with the settled cases they rest on and a note on small samples.
 //!
-//! Labels: `malicious` and `suspicious` verdicts are positive, `benign` negative; cases without
-//! a verdict, `inconclusive` ones, and cases without an automated report are left out.
+//! Labels for the fit: `malicious` and `suspicious` verdicts are positive, `benign` negative;
+//! cases without a verdict, `inconclusive` ones, and cases without an automated report are left
+//! out.
 
 use std::fmt::Write as _;
 use std::io::BufRead as _;
@@ -18,6 +22,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use sx_analyzer::model_fit::{self, Evaluation, Example, FitOptions, Observation};
 use sx_analyzer::{Confidence, Model, Severity};
+use sx_domain::{DetectorRecord, DetectorTally, Verdict};
 use sx_server::dataset::record::Record;
 
 /// Largest dataset line accepted (one record), in bytes.
@@ -58,8 +63,17 @@ pub enum ModelCommand {
     /// Print each detector's precision against expert verdicts.
     Evaluate {
         /// Dataset in JSON Lines.
-        #[arg(long, value_name = "FILE")]
-        dataset: PathBuf,
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "database",
+            conflicts_with = "database"
+        )]
+        dataset: Option<PathBuf>,
+        /// Or read the published cases of an instance's database directly (a path or
+        /// sqlite://PATH, or postgres://…).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
     },
 }
 
@@ -74,6 +88,8 @@ pub struct Loaded {
     pub unlabelled: usize,
     /// Left out: no automated report.
     pub no_report: usize,
+    /// Every detector's record over all records (labelled or not).
+    pub detectors: Vec<DetectorRecord>,
 }
 
 fn parse_enum<T: serde::de::DeserializeOwned>(s: &Option<String>) -> Option<T> {
@@ -115,6 +131,7 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
         .with_context(|| format!("opening the dataset {}", path.display()))?;
     let mut reader = std::io::BufReader::new(file);
     let mut loaded = Loaded::default();
+    let mut tally = DetectorTally::default();
     let mut line = String::new();
     let mut number = 0usize;
     loop {
@@ -152,12 +169,17 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
             );
         }
         loaded.records += 1;
+        let verdict = r.verdict.as_deref().and_then(|v| v.parse::<Verdict>().ok());
+        if let Some(auto) = &r.automated {
+            tally.add(auto.findings.iter().map(|f| f.detector.as_str()), verdict);
+        }
         match example(&r) {
             Ok(e) => loaded.examples.push(e),
             Err(true) => loaded.unlabelled += 1,
             Err(false) => loaded.no_report += 1,
         }
     }
+    loaded.detectors = tally.into_records();
     Ok(loaded)
 }
 
@@ -223,43 +245,100 @@ fn current_model(path: Option<&Path>) -> anyhow::Result<Model> {
     }
 }
 
+/// The detectors' records over every published case of an instance (the store's
+/// [`sx_store::Store::detector_figures`], as the detector pages and reports use it).
+fn instance_figures(url: &str) -> anyhow::Result<sx_store::reports::DetectorSummary> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        let store = sx_store::open(url)
+            .await
+            .context("opening the database\nhelp: check --database")?;
+        let summary = sx_store::Store::detector_figures(
+            &store,
+            &sx_store::reports::DetectorQuery::all_time(time::OffsetDateTime::now_utc()),
+        )
+        .await
+        .context("counting detector figures");
+        store.close().await;
+        summary
+    })
+}
+
+/// The `model evaluate` table: per detector the cases it fired on, how experts settled them,
+/// the precision and a note when it rests on too few settled cases.
+pub fn render_precision(intro: &str, rows: &[DetectorRecord]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{intro}\n");
+    let width = rows
+        .iter()
+        .map(|r| r.detector.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:>7}  {:>9}  {:>7}  {:>9}",
+        "detector", "cases", "confirmed", "refuted", "precision"
+    );
+    for r in rows {
+        let note = if r.small_sample() && r.precision().is_some() {
+            "  small sample"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>7}  {:>9}  {:>7}  {:>9}{note}",
+            sx_analyzer::output::visible(&r.detector),
+            r.cases,
+            r.confirmed,
+            r.refuted,
+            pct(r.precision()),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nconfirmed: malicious or suspicious verdict; refuted: benign; precision = confirmed / (confirmed + refuted).\nsmall sample: fewer than {} settled cases.",
+        sx_domain::precision::MIN_JUDGED
+    );
+    out
+}
+
 /// Runs `s-express model`. Exit code 0; 1 when `fit` refused to write worse weights.
 pub fn run(args: &ModelArgs) -> anyhow::Result<u8> {
     match &args.command {
-        ModelCommand::Evaluate { dataset } => {
-            let loaded = load(dataset)?;
-            let rows = model_fit::detector_precision(&loaded.examples);
-            let mut out = String::new();
-            let _ = writeln!(
-                out,
-                "{} records: {} with a benign, suspicious or malicious verdict and a report ({} without a verdict or inconclusive, {} without a report)\n",
-                loaded.records,
-                loaded.examples.len(),
-                loaded.unlabelled,
-                loaded.no_report
-            );
-            let width = rows
-                .iter()
-                .map(|r| r.detector.len())
-                .max()
-                .unwrap_or(8)
-                .max(8);
-            let _ = writeln!(
-                out,
-                "{:<width$}  {:>6}  {:>9}  {:>9}",
-                "detector", "cases", "positive", "precision"
-            );
-            for r in &rows {
-                let _ = writeln!(
-                    out,
-                    "{:<width$}  {:>6}  {:>9}  {:>9}",
-                    sx_analyzer::output::visible(&r.detector),
-                    r.cases,
-                    r.positives,
-                    pct(Some(r.precision()))
-                );
-            }
-            crate::write_stdout(&out)?;
+        ModelCommand::Evaluate { dataset, database } => {
+            let (intro, rows) = match (dataset, database) {
+                (Some(path), _) => {
+                    let loaded = load(path)?;
+                    (
+                        format!(
+                            "{} records ({} with a benign, suspicious or malicious verdict and a report, {} without a verdict or inconclusive, {} without a report)",
+                            loaded.records,
+                            loaded.examples.len(),
+                            loaded.unlabelled,
+                            loaded.no_report
+                        ),
+                        loaded.detectors,
+                    )
+                }
+                (None, Some(url)) => {
+                    let summary = instance_figures(url)?;
+                    (
+                        format!(
+                            "{} published cases in {}",
+                            summary.published,
+                            sx_server::config::redact_url(url)
+                        ),
+                        summary.detectors,
+                    )
+                }
+                (None, None) => bail!("pass --dataset FILE or --database URL"),
+            };
+            crate::write_stdout(&render_precision(&intro, &rows))?;
             Ok(0)
         }
         ModelCommand::Fit {
@@ -365,5 +444,58 @@ mod tests {
         r.verdict = Some("benign".into());
         r.automated = None;
         assert_eq!(example(&r), Err(false));
+    }
+
+    #[test]
+    fn evaluate_counts_every_record_with_findings_and_flags_small_samples() {
+        let line = |id: u32, verdict: &str, detectors: &[&str]| {
+            let findings: Vec<String> = detectors
+                .iter()
+                .map(|d| format!(r#"{{"detector":"{d}","severity":"high","confidence":"high","score":1.0,"file_kinds":[],"vectors":[]}}"#))
+                .collect();
+            format!(
+                r#"{{"schema_version":1,"case_id":"00000000-0000-0000-0000-{id:012}","project":{{"forge":"github","host":"github.com","name":"a/b"}},"change":{{"pull_request_url":null,"title":null,"revisions":1,"ecosystems":[],"languages":[],"files":1,"added_lines":1,"removed_lines":0,"binary_files":0,"commits":0,"files_by_kind":null}},"concern":{{"suspicion":3,"tags":[],"text":""}},"automated":{{"risk":0.5,"band":"review","model_version":1,"findings":[{}]}},"assessments":[],"second_reviews":[],"verdict":{verdict},"verdict_finality":null,"triage":null,"decision":null,"timings":{{"received_at":"2026-01-01T00:00:00Z","first_claimed_at":null,"first_assessed_at":null,"decided_at":null,"published_at":"2026-01-02T00:00:00Z","hours_to_first_claim":null,"hours_to_first_assessment":null,"hours_to_decision":null,"hours_to_publication":24.0}},"redactions":0}}"#,
+                findings.join(",")
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.jsonl");
+        let text = [
+            line(1, r#""malicious""#, &["decode-exec", "decode-exec"]),
+            line(2, r#""benign""#, &["decode-exec", "dep-new-dependency"]),
+            line(3, "null", &["decode-exec", "encoded-blob"]),
+            line(4, r#""inconclusive""#, &["dep-new-dependency"]),
+        ]
+        .join("\n");
+        std::fs::write(&path, text).unwrap();
+        let loaded = load(&path).unwrap();
+        assert_eq!(loaded.records, 4);
+        assert_eq!(loaded.examples.len(), 2);
+        let d = &loaded.detectors[0];
+        assert_eq!(
+            (d.detector.as_str(), d.cases, d.confirmed, d.refuted),
+            ("decode-exec", 3, 1, 1),
+            "a case counts once; unsettled cases count as fired but not judged"
+        );
+        assert_eq!(d.precision(), Some(0.5));
+        let out = render_precision("4 records", &loaded.detectors);
+        let row = out.lines().find(|l| l.starts_with("decode-exec")).unwrap();
+        assert!(
+            row.contains("50.0 %") && row.ends_with("small sample"),
+            "{row}"
+        );
+        let row = out
+            .lines()
+            .find(|l| l.starts_with("dep-new-dependency"))
+            .unwrap();
+        assert!(
+            row.contains("0.0 %") && row.ends_with("small sample"),
+            "{row}"
+        );
+        let row = out.lines().find(|l| l.starts_with("encoded-blob")).unwrap();
+        assert!(
+            row.ends_with('–'),
+            "no settled case, no precision and no note: {row}"
+        );
     }
 }

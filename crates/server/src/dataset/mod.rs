@@ -9,30 +9,33 @@
 //! every published case through it, for the CLI's `s-express export` and for the snapshots
 //! here.
 //!
-//! Snapshots are built on demand and cached in `<data_dir>/dataset/`: `GET /dataset` (or any
-//! download) regenerates the snapshot when it is missing or older than [`MAX_AGE`], under a
-//! process-wide lock so concurrent readers wait for one build instead of starting several.
-//! Files are written to a temporary name and renamed, so a reader never sees half a file; the
-//! page lists each file's size and SHA-256 checksum (also at `/dataset/latest.sha256`, in
-//! `sha256sum -c` format). The licence is the operator's choice (`dataset_license`, default
-//! CC0-1.0).
+//! Snapshots are built once a day by the `build_dataset` job ([`crate::jobs::build_dataset`])
+//! and stored in the database ([`sx_store::dataset`]), like the trend reports, so every replica
+//! serves the same files: `/dataset` and its downloads always serve the newest **complete**
+//! snapshot, with the SHA-256 checksums and build time recorded when it was built (also at
+//! `/dataset/latest.sha256`, in `sha256sum -c` format). Files are streamed from the database
+//! chunk by chunk. Only before the very first snapshot exists does a request build one on
+//! the spot (under a process-wide lock, and claimed in the store like the job's build, so
+//! replicas and the job never build the same day twice); while someone else builds that first
+//! one, the answer is `503` with `Retry-After`. The licence is the operator's choice
+//! (`dataset_license`, default CC0-1.0) and is recorded in each snapshot.
 
 pub mod record;
 pub mod redact;
 
 use std::collections::HashMap;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use askama::Template;
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use sx_store::dataset::DatasetClaim;
 use sx_store::{AnyStore, PublishedCursor, PublishedFilter, Store, StoreError};
 use time::OffsetDateTime;
 
@@ -40,8 +43,13 @@ use crate::AppState;
 use crate::pages::{PageError, Shell};
 use record::Record;
 
-/// A snapshot older than this is rebuilt on the next request.
-pub const MAX_AGE: time::Duration = time::Duration::hours(24);
+/// A build that has written nothing for this long is taken to have died; another builder
+/// takes the day over.
+pub const STALE_BUILD: time::Duration = time::Duration::minutes(15);
+
+/// Complete snapshots kept in the database (the newest, and the previous one for downloads
+/// still in flight).
+pub const KEEP_SNAPSHOTS: u32 = 2;
 
 /// The JSON Schema every record validates against.
 pub const SCHEMA_JSON: &str = include_str!("../../../../docs/dataset.schema.json");
@@ -56,17 +64,97 @@ pub enum DatasetError {
     /// The store failed.
     #[error("could not read published cases: {0}")]
     Store(#[from] StoreError),
-    /// A snapshot file could not be written or read.
-    #[error("dataset file {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        source: std::io::Error,
+    /// A stored snapshot's description could not be read back.
+    #[error("stored dataset snapshot {id} is unreadable: {reason}")]
+    Corrupt {
+        /// The snapshot.
+        id: uuid::Uuid,
+        /// Why.
+        reason: String,
     },
     /// The record writer failed (e.g. a closed pipe).
     #[error("could not write a dataset record: {0}")]
     Write(String),
+}
+
+/// Walks every published case newest first, one store page at a time, as dataset records.
+#[derive(Debug)]
+pub struct RecordPages<'a> {
+    store: &'a AnyStore,
+    with_files: bool,
+    since: Option<OffsetDateTime>,
+    before: Option<PublishedCursor>,
+    done: bool,
+    projects: HashMap<sx_domain::ProjectId, Option<sx_domain::Project>>,
+}
+
+impl<'a> RecordPages<'a> {
+    /// Records of cases published at or after `since` when given. With `with_files`, each
+    /// case's change text is read from the store for per-kind file counts (one more query per
+    /// case).
+    #[must_use]
+    pub fn new(store: &'a AnyStore, with_files: bool, since: Option<OffsetDateTime>) -> Self {
+        RecordPages {
+            store,
+            with_files,
+            since,
+            before: None,
+            done: false,
+            projects: HashMap::new(),
+        }
+    }
+
+    /// The next page of records (possibly empty when a whole page was left out), or `None`
+    /// at the end.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Record>>, DatasetError> {
+        if self.done {
+            return Ok(None);
+        }
+        let filter = PublishedFilter {
+            published_from: self.since,
+            before: self.before,
+            limit: PAGE,
+            ..Default::default()
+        };
+        let page = self.store.list_published(&filter).await?;
+        let full = page.len() == PAGE as usize;
+        let mut out = Vec::with_capacity(page.len());
+        for case in &page {
+            let case = &case.value;
+            self.before = case.published_at.map(|published_at| PublishedCursor {
+                published_at,
+                case_id: case.id,
+            });
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                self.projects.entry(case.project_id)
+            {
+                slot.insert(
+                    self.store
+                        .get_project(case.project_id)
+                        .await?
+                        .map(|v| v.value),
+                );
+            }
+            let Some(Some(project)) = self.projects.get(&case.project_id) else {
+                tracing::warn!(case = %case.id, "published case names a missing project; left out of the dataset");
+                continue;
+            };
+            let text = match (self.with_files, case.source.patch_ref.as_deref()) {
+                (true, Some(r)) => self.store.get_change_text(r).await?,
+                _ => None,
+            };
+            if let Some(r) = record::record(case, project, text.as_deref()) {
+                out.push(r);
+            }
+        }
+        if !full || self.before.is_none() {
+            self.done = true;
+        }
+        Ok(Some(out))
+    }
 }
 
 /// Calls `each` with the record of every published case, newest first, published at or after
@@ -81,43 +169,12 @@ pub async fn for_each_record(
     since: Option<OffsetDateTime>,
     mut each: impl FnMut(&Record) -> Result<(), String>,
 ) -> Result<u64, DatasetError> {
-    let mut projects: HashMap<sx_domain::ProjectId, Option<sx_domain::Project>> = HashMap::new();
-    let mut before: Option<PublishedCursor> = None;
+    let mut pages = RecordPages::new(store, with_files, since);
     let mut count = 0u64;
-    loop {
-        let filter = PublishedFilter {
-            published_from: since,
-            before,
-            limit: PAGE,
-            ..Default::default()
-        };
-        let page = store.list_published(&filter).await?;
-        let full = page.len() == PAGE as usize;
-        for case in &page {
-            let case = &case.value;
-            before = case.published_at.map(|published_at| PublishedCursor {
-                published_at,
-                case_id: case.id,
-            });
-            if let std::collections::hash_map::Entry::Vacant(slot) = projects.entry(case.project_id)
-            {
-                slot.insert(store.get_project(case.project_id).await?.map(|v| v.value));
-            }
-            let Some(Some(project)) = projects.get(&case.project_id) else {
-                tracing::warn!(case = %case.id, "published case names a missing project; left out of the dataset");
-                continue;
-            };
-            let text = match (with_files, case.source.patch_ref.as_deref()) {
-                (true, Some(r)) => store.get_change_text(r).await?,
-                _ => None,
-            };
-            if let Some(r) = record::record(case, project, text.as_deref()) {
-                each(&r).map_err(DatasetError::Write)?;
-                count += 1;
-            }
-        }
-        if !full || before.is_none() {
-            break;
+    while let Some(page) = pages.next_page().await? {
+        for r in &page {
+            each(r).map_err(DatasetError::Write)?;
+            count += 1;
         }
     }
     Ok(count)
@@ -126,7 +183,7 @@ pub async fn for_each_record(
 /// One file of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotFile {
-    /// File name (under `/dataset/`).
+    /// File name (offered as the download's name).
     pub name: String,
     /// Size in bytes.
     pub bytes: u64,
@@ -134,7 +191,7 @@ pub struct SnapshotFile {
     pub sha256: String,
 }
 
-/// The newest snapshot's description (`/dataset/latest.json`).
+/// A snapshot's description (`/dataset/latest.json`; stored with the snapshot).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// Record schema version.
@@ -152,154 +209,254 @@ pub struct Snapshot {
     pub csv: SnapshotFile,
 }
 
-fn dir_of(state: &AppState) -> PathBuf {
-    state.config.data_dir.join("dataset")
+/// A complete snapshot as stored: its id (the key of its chunks) and description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSnapshot {
+    /// Snapshot id.
+    pub id: uuid::Uuid,
+    /// Description.
+    pub snapshot: Snapshot,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DatasetError + '_ {
-    move |source| DatasetError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// A file being written under a temporary name, hashed as it goes.
-struct Sink {
-    tmp: PathBuf,
-    out: std::io::BufWriter<std::fs::File>,
+/// One file of a snapshot being built: text is appended, hashed, and written to the store in
+/// chunks as soon as a chunk is full.
+struct ChunkSink {
+    file: &'static str,
+    buf: Vec<u8>,
+    seq: u32,
     hash: Sha256,
     bytes: u64,
 }
 
-impl Sink {
-    fn create(dir: &Path, name: &str) -> Result<Self, DatasetError> {
-        let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4()));
-        let file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        Ok(Sink {
-            out: std::io::BufWriter::new(file),
-            tmp,
+impl ChunkSink {
+    fn new(file: &'static str) -> Self {
+        ChunkSink {
+            file,
+            buf: Vec::new(),
+            seq: 0,
             hash: Sha256::new(),
             bytes: 0,
-        })
+        }
     }
 
-    fn write(&mut self, s: &str) -> Result<(), String> {
+    fn push(&mut self, s: &str) {
         self.hash.update(s.as_bytes());
         self.bytes += s.len() as u64;
-        self.out.write_all(s.as_bytes()).map_err(|e| e.to_string())
+        self.buf.extend_from_slice(s.as_bytes());
     }
 
-    fn finish(self, dir: &Path, name: &str) -> Result<SnapshotFile, DatasetError> {
-        let file = self
-            .out
-            .into_inner()
-            .map_err(|e| DatasetError::Write(e.to_string()))?;
-        file.sync_all().map_err(io(&self.tmp))?;
-        let path = dir.join(name);
-        std::fs::rename(&self.tmp, &path).map_err(io(&path))?;
-        Ok(SnapshotFile {
-            name: name.to_string(),
+    /// Writes every full chunk (and with `last`, the rest); returns whether it wrote any.
+    async fn flush(
+        &mut self,
+        store: &AnyStore,
+        snapshot: uuid::Uuid,
+        chunk_bytes: usize,
+        last: bool,
+    ) -> Result<bool, DatasetError> {
+        let mut wrote = false;
+        while self.buf.len() >= chunk_bytes || (last && !self.buf.is_empty()) {
+            let n = self.buf.len().min(chunk_bytes);
+            let rest = self.buf.split_off(n);
+            let chunk = std::mem::replace(&mut self.buf, rest);
+            store
+                .put_dataset_chunk(
+                    snapshot,
+                    self.file,
+                    self.seq,
+                    &chunk,
+                    OffsetDateTime::now_utc(),
+                )
+                .await?;
+            self.seq += 1;
+            wrote = true;
+        }
+        Ok(wrote)
+    }
+
+    fn finish(self, name: String) -> SnapshotFile {
+        SnapshotFile {
+            name,
             bytes: self.bytes,
             sha256: hex::encode(self.hash.finalize()),
-        })
+        }
     }
 }
 
-/// Builds a fresh snapshot into `<data_dir>/dataset/` and returns its description.
+/// Who builds a snapshot and how.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Recorded as the builder (a job id, or `request:…`).
+    pub builder: String,
+    /// A job's lease to renew while the build runs: `(job id, worker)`.
+    pub lease: Option<(uuid::Uuid, String)>,
+    /// Largest stored chunk, in bytes.
+    pub chunk_bytes: usize,
+}
+
+impl BuildOptions {
+    /// Options for `builder` with the store's chunk size and no lease.
+    #[must_use]
+    pub fn new(builder: impl Into<String>) -> Self {
+        BuildOptions {
+            builder: builder.into(),
+            lease: None,
+            chunk_bytes: sx_store::dataset::CHUNK_BYTES,
+        }
+    }
+}
+
+/// What a build attempt did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildOutcome {
+    /// Built and stored this snapshot.
+    Built(StoredSnapshot),
+    /// The day's snapshot already exists.
+    AlreadyComplete,
+    /// Someone else is building the day's snapshot.
+    InProgress,
+}
+
+/// The UTC day a snapshot built at `now` belongs to, `YYYY-MM-DD`.
+#[must_use]
+pub fn snapshot_day(now: OffsetDateTime) -> String {
+    crate::reports::period::format_date(now.to_offset(time::UtcOffset::UTC).date())
+}
+
+/// Builds the snapshot of `now`'s UTC day and stores it, unless it exists or is being built.
+/// The claim in the store makes this safe to run from several replicas and jobs at once.
 ///
 /// # Errors
-/// When the store fails or a file cannot be written.
-pub async fn generate(state: &AppState, now: OffsetDateTime) -> Result<Snapshot, DatasetError> {
-    let dir = dir_of(state);
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+/// When the store fails; the partial snapshot is dropped so a retry starts afresh.
+pub async fn build(
+    state: &AppState,
+    now: OffsetDateTime,
+    options: &BuildOptions,
+) -> Result<BuildOutcome, DatasetError> {
+    let day = snapshot_day(now);
+    let id = match state
+        .store
+        .claim_dataset_snapshot(&day, &options.builder, now - STALE_BUILD, now)
+        .await?
+    {
+        DatasetClaim::Started(id) => id,
+        DatasetClaim::Complete => return Ok(BuildOutcome::AlreadyComplete),
+        DatasetClaim::InProgress => return Ok(BuildOutcome::InProgress),
+    };
+    match write_snapshot(state, id, now, options).await {
+        Ok(snapshot) => Ok(BuildOutcome::Built(StoredSnapshot { id, snapshot })),
+        Err(e) => {
+            if let Err(cleanup) = state.store.abandon_dataset_snapshot(id).await {
+                tracing::warn!(error = %cleanup, snapshot = %id, "could not drop a failed dataset build; it is taken over once stale");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn write_snapshot(
+    state: &AppState,
+    id: uuid::Uuid,
+    now: OffsetDateTime,
+    options: &BuildOptions,
+) -> Result<Snapshot, DatasetError> {
     let stamp = now
         .format(time::macros::format_description!(
             "[year][month][day]T[hour][minute][second]Z"
         ))
         .unwrap_or_else(|_| now.unix_timestamp().to_string());
-    let jsonl_name = format!(
-        "s-express-dataset-v{}-{stamp}.jsonl",
-        record::SCHEMA_VERSION
-    );
-    let csv_name = format!("s-express-dataset-v{}-{stamp}.csv", record::SCHEMA_VERSION);
-    let mut jsonl = Sink::create(&dir, &jsonl_name)?;
-    let mut csv = Sink::create(&dir, &csv_name)?;
-    csv.write(&record::csv_line(&record::CSV_COLUMNS.map(String::from)))
-        .map_err(DatasetError::Write)?;
-    let records = for_each_record(&state.store, true, None, |r| {
-        let line = serde_json::to_string(r).map_err(|e| e.to_string())?;
-        jsonl.write(&line)?;
-        jsonl.write("\n")?;
-        csv.write(&record::csv_line(&record::csv_row(r)))
-    })
-    .await?;
+    let name = |ext: &str| {
+        format!(
+            "s-express-dataset-v{}-{stamp}.{ext}",
+            record::SCHEMA_VERSION
+        )
+    };
+    let chunk = options.chunk_bytes.max(1);
+    let mut jsonl = ChunkSink::new("jsonl");
+    let mut csv = ChunkSink::new("csv");
+    csv.push(&record::csv_line(&record::CSV_COLUMNS.map(String::from)));
+    let mut records = 0u64;
+    let mut pages = RecordPages::new(&state.store, true, None);
+    while let Some(page) = pages.next_page().await? {
+        for r in &page {
+            let line = serde_json::to_string(r).map_err(|e| DatasetError::Write(e.to_string()))?;
+            jsonl.push(&line);
+            jsonl.push("\n");
+            csv.push(&record::csv_line(&record::csv_row(r)));
+            records += 1;
+        }
+        let wrote = jsonl.flush(&state.store, id, chunk, false).await?
+            | csv.flush(&state.store, id, chunk, false).await?;
+        if wrote && let Some((job, worker)) = &options.lease {
+            state
+                .store
+                .renew_job_lease(*job, worker, crate::jobs::LEASE, OffsetDateTime::now_utc())
+                .await?;
+        }
+    }
+    jsonl.flush(&state.store, id, chunk, true).await?;
+    csv.flush(&state.store, id, chunk, true).await?;
     let snapshot = Snapshot {
         schema_version: record::SCHEMA_VERSION,
         generated_at: now,
         records,
         license: state.config.dataset_license.clone(),
-        jsonl: jsonl.finish(&dir, &jsonl_name)?,
-        csv: csv.finish(&dir, &csv_name)?,
+        jsonl: jsonl.finish(name("jsonl")),
+        csv: csv.finish(name("csv")),
     };
-    let meta = dir.join("latest.json");
-    let tmp = dir.join(format!(".latest.json.{}.tmp", uuid::Uuid::new_v4()));
-    let text =
-        serde_json::to_vec_pretty(&snapshot).map_err(|e| DatasetError::Write(e.to_string()))?;
-    std::fs::write(&tmp, text).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, &meta).map_err(io(&meta))?;
-    // Keep the new files and the previous generation (a download may still be reading it).
-    prune(&dir, &snapshot);
+    let doc = serde_json::to_value(&snapshot).map_err(|e| DatasetError::Write(e.to_string()))?;
+    state
+        .store
+        .complete_dataset_snapshot(id, &doc, KEEP_SNAPSHOTS, OffsetDateTime::now_utc())
+        .await?;
     Ok(snapshot)
 }
 
-/// Deletes snapshot files other than the newest two generations.
-fn prune(dir: &Path, keep: &Snapshot) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.starts_with("s-express-dataset-"))
-        .collect();
-    names.sort();
-    // Names sort by timestamp; each generation has two files.
-    let old = names.len().saturating_sub(4);
-    for name in names.into_iter().take(old) {
-        if name != keep.jsonl.name && name != keep.csv.name {
-            let _ = std::fs::remove_file(dir.join(name));
-        }
-    }
-}
-
-fn read_latest(state: &AppState) -> Option<Snapshot> {
-    let text = std::fs::read(dir_of(state).join("latest.json")).ok()?;
-    serde_json::from_slice(&text).ok()
+fn decode(row: sx_store::dataset::DatasetSnapshot) -> Result<StoredSnapshot, DatasetError> {
+    let doc = row.doc.ok_or_else(|| DatasetError::Corrupt {
+        id: row.id,
+        reason: "no description".into(),
+    })?;
+    let snapshot = serde_json::from_value(doc).map_err(|e| DatasetError::Corrupt {
+        id: row.id,
+        reason: e.to_string(),
+    })?;
+    Ok(StoredSnapshot {
+        id: row.id,
+        snapshot,
+    })
 }
 
 static BUILD_LOCK: LazyLock<tokio::sync::Mutex<()>> = LazyLock::new(|| tokio::sync::Mutex::new(()));
 
-/// The newest snapshot, rebuilt first when missing or older than [`MAX_AGE`].
+/// The newest stored snapshot. Only when none exists yet is one built on the spot (the
+/// fallback before the daily job's first run); `None` while someone else builds that first one.
 ///
 /// # Errors
-/// When a rebuild is needed and fails.
-pub async fn latest(state: &AppState) -> Result<Snapshot, DatasetError> {
-    let fresh = |s: &Snapshot, now: OffsetDateTime| {
-        s.generated_at + MAX_AGE > now
-            && s.license == state.config.dataset_license
-            && s.schema_version == record::SCHEMA_VERSION
-    };
-    let now = OffsetDateTime::now_utc();
-    if let Some(s) = read_latest(state).filter(|s| fresh(s, now)) {
-        return Ok(s);
+/// When the store fails or the fallback build fails.
+pub async fn latest(state: &AppState) -> Result<Option<StoredSnapshot>, DatasetError> {
+    if let Some(row) = state.store.latest_dataset_snapshot().await? {
+        return decode(row).map(Some);
     }
     let _guard = BUILD_LOCK.lock().await;
     // Someone may have built it while this request waited for the lock.
-    let now = OffsetDateTime::now_utc();
-    if let Some(s) = read_latest(state).filter(|s| fresh(s, now)) {
-        return Ok(s);
+    if let Some(row) = state.store.latest_dataset_snapshot().await? {
+        return decode(row).map(Some);
     }
-    generate(state, now).await
+    let builder = format!("request:{}", uuid::Uuid::new_v4());
+    match build(
+        state,
+        OffsetDateTime::now_utc(),
+        &BuildOptions::new(builder),
+    )
+    .await?
+    {
+        BuildOutcome::Built(s) => Ok(Some(s)),
+        BuildOutcome::AlreadyComplete => match state.store.latest_dataset_snapshot().await? {
+            Some(row) => decode(row).map(Some),
+            None => Ok(None),
+        },
+        BuildOutcome::InProgress => Ok(None),
+    }
 }
 
 /// The dataset page and its downloads.
@@ -334,25 +491,50 @@ struct DatasetPage {
     generated: String,
     license_url: Option<&'static str>,
     schema_version: u32,
-    max_age_hours: i64,
 }
 
 fn failed(e: DatasetError) -> Response {
     PageError::internal(e).into_response()
 }
 
+/// Seconds a client is asked to wait while the first snapshot is being built.
+const RETRY_AFTER_SECONDS: u64 = 60;
+
+/// `503` while the first snapshot is still being built elsewhere.
+fn building() -> Response {
+    let mut response = PageError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The first dataset snapshot is being built",
+        "This instance is building its first open-dataset snapshot right now. Try again in a minute.",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    response
+}
+
+/// The newest snapshot, or the response to give instead.
+async fn latest_or_response(state: &AppState) -> Result<StoredSnapshot, Response> {
+    match latest(state).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(building()),
+        Err(e) => Err(failed(e)),
+    }
+}
+
 async fn page(State(state): State<AppState>) -> Response {
-    let snapshot = match latest(&state).await {
+    let stored = match latest_or_response(&state).await {
         Ok(s) => s,
-        Err(e) => return failed(e),
+        Err(r) => return r,
     };
+    let snapshot = stored.snapshot;
     let page = DatasetPage {
         shell: Shell::anonymous("Open dataset"),
         generated: crate::pages::format_time(snapshot.generated_at),
         license_url: license_url(&snapshot.license),
         snapshot,
         schema_version: record::SCHEMA_VERSION,
-        max_age_hours: MAX_AGE.whole_hours(),
     };
     match page.render() {
         Ok(html) => (
@@ -367,7 +549,7 @@ async fn page(State(state): State<AppState>) -> Response {
     }
 }
 
-fn download(body: Vec<u8>, content_type: &'static str, name: Option<&str>) -> Response {
+fn download(body: Body, content_type: &'static str, name: Option<&str>) -> Response {
     let mut response = (StatusCode::OK, body).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -384,71 +566,77 @@ fn download(body: Vec<u8>, content_type: &'static str, name: Option<&str>) -> Re
     response
 }
 
-async fn read_file(state: &AppState, file: &SnapshotFile) -> Result<Vec<u8>, DatasetError> {
-    let path = dir_of(state).join(&file.name);
-    tokio::task::spawn_blocking(move || std::fs::read(&path).map_err(io(&path)))
-        .await
-        .map_err(|e| DatasetError::Write(e.to_string()))?
+/// A stored file, streamed chunk by chunk from the database.
+fn stream_file(state: &AppState, snapshot: uuid::Uuid, file: &'static str) -> Body {
+    let store = state.store.clone();
+    let chunks = futures_util::stream::try_unfold(0u32, move |seq| {
+        let store = store.clone();
+        async move {
+            match store.get_dataset_chunk(snapshot, file, seq).await {
+                Ok(Some(data)) => Ok(Some((Bytes::from(data), seq + 1))),
+                Ok(None) => Ok(None),
+                Err(e) => {
+                    tracing::error!(error = %e, %snapshot, file, seq, "dataset download failed midway");
+                    Err(e)
+                }
+            }
+        }
+    });
+    Body::from_stream(chunks)
 }
 
 async fn latest_json(State(state): State<AppState>) -> Response {
-    match latest(&state).await {
-        Ok(s) => match serde_json::to_vec_pretty(&s) {
-            Ok(body) => download(body, "application/json", None),
+    match latest_or_response(&state).await {
+        Ok(s) => match serde_json::to_vec_pretty(&s.snapshot) {
+            Ok(body) => download(Body::from(body), "application/json", None),
             Err(e) => failed(DatasetError::Write(e.to_string())),
         },
-        Err(e) => failed(e),
+        Err(r) => r,
     }
 }
 
 async fn latest_jsonl(State(state): State<AppState>) -> Response {
-    let s = match latest(&state).await {
-        Ok(s) => s,
-        Err(e) => return failed(e),
-    };
-    match read_file(&state, &s.jsonl).await {
-        Ok(body) => download(
-            body,
+    match latest_or_response(&state).await {
+        Ok(s) => download(
+            stream_file(&state, s.id, "jsonl"),
             "application/x-ndjson; charset=utf-8",
-            Some(&s.jsonl.name),
+            Some(&s.snapshot.jsonl.name),
         ),
-        Err(e) => failed(e),
+        Err(r) => r,
     }
 }
 
 async fn latest_csv(State(state): State<AppState>) -> Response {
-    let s = match latest(&state).await {
-        Ok(s) => s,
-        Err(e) => return failed(e),
-    };
-    match read_file(&state, &s.csv).await {
-        Ok(body) => download(
-            body,
+    match latest_or_response(&state).await {
+        Ok(s) => download(
+            stream_file(&state, s.id, "csv"),
             "text/csv; charset=utf-8; header=present",
-            Some(&s.csv.name),
+            Some(&s.snapshot.csv.name),
         ),
-        Err(e) => failed(e),
+        Err(r) => r,
     }
 }
 
 async fn latest_sha256(State(state): State<AppState>) -> Response {
-    match latest(&state).await {
-        Ok(s) => download(
-            format!(
-                "{}  {}\n{}  {}\n",
-                s.jsonl.sha256, s.jsonl.name, s.csv.sha256, s.csv.name
+    match latest_or_response(&state).await {
+        Ok(s) => {
+            let s = s.snapshot;
+            download(
+                Body::from(format!(
+                    "{}  {}\n{}  {}\n",
+                    s.jsonl.sha256, s.jsonl.name, s.csv.sha256, s.csv.name
+                )),
+                "text/plain; charset=utf-8",
+                None,
             )
-            .into_bytes(),
-            "text/plain; charset=utf-8",
-            None,
-        ),
-        Err(e) => failed(e),
+        }
+        Err(r) => r,
     }
 }
 
 async fn schema() -> Response {
     download(
-        SCHEMA_JSON.as_bytes().to_vec(),
+        Body::from(SCHEMA_JSON.as_bytes()),
         "application/schema+json",
         None,
     )

@@ -10,6 +10,7 @@
 //! failure. (Abandoning is safe because jobs are idempotent and write in transactions.)
 
 pub mod analyze_case;
+pub mod build_dataset;
 pub mod forge_comment;
 pub mod forge_forward;
 pub mod forge_revision;
@@ -31,6 +32,7 @@ use crate::AppState;
 pub const REGISTERED: &[&str] = &[
     analyze_case::NAME,
     generate_reports::NAME,
+    build_dataset::NAME,
     publish_case::NAME,
     notify_email::NAME,
     notify_webhook::NAME,
@@ -50,9 +52,9 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How often an idle worker polls for jobs enqueued by other replicas.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
-/// How often the worker runs its housekeeping: schedule trend reports and the daily pruning of
-/// webhook delivery ids, sign a log checkpoint if the log grew, delete expired sessions, prune
-/// finished jobs.
+/// How often the worker runs its housekeeping: schedule trend reports, the day's dataset
+/// snapshot and the daily pruning of webhook delivery ids, sign a log checkpoint if the log
+/// grew, delete expired sessions, prune finished jobs.
 pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(600);
 
 /// Finished jobs are kept this long (for operators' inspection), then deleted.
@@ -89,6 +91,9 @@ pub async fn maintenance(state: &AppState) {
     }
     if let Err(e) = prune_forge_deliveries::schedule(state, OffsetDateTime::now_utc()).await {
         tracing::error!(error = %e, "could not schedule the pruning of webhook delivery ids");
+    }
+    if let Err(e) = build_dataset::schedule(state, OffsetDateTime::now_utc()).await {
+        tracing::error!(error = %e, "could not schedule the open-dataset snapshot");
     }
     if let Err(e) = sign_checkpoint_if_grown(state).await {
         tracing::error!(error = %e, "could not sign a log checkpoint");
@@ -129,6 +134,7 @@ async fn dispatch(state: &AppState, job: &Job) -> Result<(), String> {
     match job.name.as_str() {
         analyze_case::NAME => analyze_case::run(state, job).await,
         generate_reports::NAME => generate_reports::run(state, job).await,
+        build_dataset::NAME => build_dataset::run(state, job).await,
         publish_case::NAME => {
             publish_case::run(state, job).await?;
             forge_comment::after_publication(state, job).await;

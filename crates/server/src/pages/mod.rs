@@ -87,6 +87,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/cases/{id}/embargo", post(case::propose_embargo))
         .route("/cases/{id}/embargo/approve", post(case::approve_embargo))
+        .route("/detectors", get(detectors::index))
         .route("/detectors/{id}", get(detectors::show))
         .route("/queue", get(lists::queue))
         .route("/log", get(lists::log))

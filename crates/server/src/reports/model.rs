@@ -151,8 +151,26 @@ pub struct DetectorRow {
     pub confirmed: u64,
     /// Of those, judged benign.
     pub refuted: u64,
-    /// `confirmed / (confirmed + refuted)`, percent.
+    /// `confirmed / (confirmed + refuted)`, percent ([`sx_domain::DetectorRecord::precision`]).
     pub precision_percent: Option<f64>,
+    /// Fewer than [`sx_domain::precision::MIN_JUDGED`] settled cases back the precision.
+    #[serde(default)]
+    pub small_sample: bool,
+}
+
+impl DetectorRow {
+    /// The row of one detector's record.
+    #[must_use]
+    pub fn of(d: &sx_domain::DetectorRecord) -> DetectorRow {
+        DetectorRow {
+            detector: d.detector.clone(),
+            cases: d.cases,
+            confirmed: d.confirmed,
+            refuted: d.refuted,
+            precision_percent: d.precision().map(|p| round1(p * 100.0)),
+            small_sample: d.small_sample(),
+        }
+    }
 }
 
 /// A subgroup's load.
@@ -330,17 +348,7 @@ impl Report {
                 disagreeing,
                 agreement_percent: percent(agreeing, agreeing + disagreeing),
             },
-            detectors: figures
-                .detectors
-                .iter()
-                .map(|d| DetectorRow {
-                    detector: d.detector.clone(),
-                    cases: d.cases,
-                    confirmed: d.confirmed,
-                    refuted: d.refuted,
-                    precision_percent: percent(d.confirmed, d.confirmed + d.refuted),
-                })
-                .collect(),
+            detectors: figures.detectors.iter().map(DetectorRow::of).collect(),
             subgroups: figures
                 .subgroups
                 .iter()

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use askama::Template;
 
 use super::charts::{self, Chart};
-use super::model::{Report, Timing, Trend};
+use super::model::{DetectorRow, Report, Timing, Trend};
 
 /// The report's charts: verdict mix, attack vectors and ecosystems (this period against the
 /// previous one).
@@ -82,6 +82,19 @@ fn md_url(url: &str) -> String {
 #[must_use]
 pub fn pct(p: Option<f64>) -> String {
     p.map_or_else(|| "–".to_string(), |p| format!("{p:.1} %"))
+}
+
+/// What the detector tables' precision means (under each table).
+pub const PRECISION_NOTE: &str = "Precision: of the cases an expert settled (confirmed: malicious or suspicious; refuted: benign), the share that confirmed the detector. \"small sample\": fewer than 30 settled cases, so the figure is mostly noise.";
+
+/// ` (small sample)` after a precision that rests on too few settled cases.
+#[must_use]
+pub fn small_sample_note(d: &DetectorRow) -> &'static str {
+    if d.small_sample && d.precision_percent.is_some() {
+        " (small sample)"
+    } else {
+        ""
+    }
 }
 
 /// `+12.5 %`, `-3.0 %`, `new` (nothing before) or `–`.
@@ -220,14 +233,16 @@ pub fn markdown(report: &Report, chart_prefix: &str) -> String {
     for d in &report.detectors {
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {}{} |",
             md_escape(&d.detector),
             d.cases,
             d.confirmed,
             d.refuted,
-            pct(d.precision_percent)
+            pct(d.precision_percent),
+            small_sample_note(d)
         );
     }
+    let _ = writeln!(o, "\n{PRECISION_NOTE}");
     let _ = writeln!(o, "\n## Subgroup load\n");
     let _ = writeln!(
         o,
@@ -304,6 +319,12 @@ pub struct IndexPage<'a> {
 impl ReportPage<'_> {
     fn pct(&self, p: &Option<f64>) -> String {
         pct(*p)
+    }
+    fn small_sample(&self, d: &DetectorRow) -> &'static str {
+        small_sample_note(d)
+    }
+    fn precision_note(&self) -> &'static str {
+        PRECISION_NOTE
     }
     fn duration(&self, s: &Option<f64>) -> String {
         duration(*s)

@@ -6,12 +6,15 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sx_server::ConfigLayer;
 use sx_server::dataset::{self, record};
+use sx_store::Store as _;
 
 use crate::util::{DODGY_DIFF, TestApp, TestUser, assessment, submission};
 
 crate::both_backends!(
     only_published_cases_enter_the_dataset_redacted_and_valid_against_the_schema,
     the_dataset_page_offers_the_snapshot_with_its_licence_and_checksums,
+    the_daily_job_stores_one_snapshot_that_every_download_serves,
+    while_the_first_snapshot_is_built_elsewhere_the_page_asks_to_come_back,
 );
 
 // Assembled at run time so this file does not trip secret scanners.
@@ -273,13 +276,191 @@ async fn the_dataset_page_offers_the_snapshot_with_its_licence_and_checksums() {
     let (_, sums) = app.send_raw(get("/dataset/latest.sha256")).await;
     assert!(sums.contains(&format!("{jsonl_sha}  s-express-dataset-v1-")));
 
-    // The cached snapshot is served again (same file) until it is stale.
+    // Before any scheduled build, the first request built the snapshot and stored it; it is
+    // served again (same file) from the database.
+    let stored = app
+        .state
+        .store
+        .latest_dataset_snapshot()
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.builder.starts_with("request:"), "{}", stored.builder);
+    assert_eq!(stored.doc.as_ref(), Some(&meta.json));
     let again = app.get_anon("/dataset/latest.json").await;
     assert_eq!(again.json["jsonl"]["name"], meta.json["jsonl"]["name"]);
 
     let (status, schema_text) = app.send_raw(get("/dataset/schema.json")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(schema_text, dataset::SCHEMA_JSON);
+}
+
+async fn the_daily_job_stores_one_snapshot_that_every_download_serves() {
+    let app = TestApp::new().await;
+    let alice = app.maintainer("alice").await;
+    let eve = app.expert("eve").await;
+    app.javascript_subgroup(&[&eve]).await;
+    let mut published = Vec::new();
+    for n in 0..3 {
+        let id = assessed_case(&app, &alice, &eve, &format!("case {n}")).await;
+        alice
+            .post(
+                &app,
+                &format!("/api/v1/cases/{id}/decision"),
+                json!({ "outcome": "rejected" }),
+            )
+            .await;
+        published.push(id);
+    }
+    let sealed = assessed_case(&app, &alice, &eve, "still sealed").await;
+    app.run_jobs().await;
+
+    // Housekeeping schedules the day's build once; the job stores it.
+    let now = time::OffsetDateTime::now_utc();
+    assert!(
+        sx_server::jobs::build_dataset::schedule(&app.state, now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(app.run_jobs().await, 1);
+    assert!(
+        !sx_server::jobs::build_dataset::schedule(&app.state, now)
+            .await
+            .unwrap(),
+        "today's snapshot exists: nothing more to schedule"
+    );
+    let day = dataset::snapshot_day(now);
+    let row = app
+        .state
+        .store
+        .get_dataset_snapshot(&day)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state, "complete");
+    assert!(row.builder.starts_with("job:"), "{}", row.builder);
+    // A second job (another replica's) finds the day complete and changes nothing.
+    app.state
+        .store
+        .enqueue_job(&sx_store::NewJob::now(
+            sx_server::jobs::build_dataset::NAME,
+            json!({}),
+            now,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(app.run_jobs().await, 1);
+    let latest = app
+        .state
+        .store
+        .latest_dataset_snapshot()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.id, row.id);
+
+    // Every download serves the stored snapshot: its description, checksums and bytes.
+    let meta = app.get_anon("/dataset/latest.json").await;
+    assert_eq!(Some(&meta.json), row.doc.as_ref());
+    assert_eq!(meta.json["records"], 3);
+    let (status, jsonl) = app.send_raw(get("/dataset/latest.jsonl")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        hex::encode(Sha256::digest(jsonl.as_bytes())),
+        meta.json["jsonl"]["sha256"].as_str().unwrap()
+    );
+    assert_eq!(
+        jsonl.len() as u64,
+        meta.json["jsonl"]["bytes"].as_u64().unwrap()
+    );
+    for id in &published {
+        assert!(jsonl.contains(id.as_str()));
+    }
+    assert!(!jsonl.contains(&sealed));
+    let (_, page) = app.send_raw(get("/dataset")).await;
+    assert!(page.contains(meta.json["csv"]["sha256"].as_str().unwrap()));
+
+    // A case published after the build does not change what is served until the next day's
+    // snapshot: the pages read the stored snapshot, they do not rebuild it.
+    alice
+        .post(
+            &app,
+            &format!("/api/v1/cases/{sealed}/decision"),
+            json!({ "outcome": "merged" }),
+        )
+        .await;
+    app.run_jobs().await;
+    assert_eq!(
+        dataset::for_each_record(&app.state.store, false, None, |_| Ok(()))
+            .await
+            .unwrap(),
+        4
+    );
+    let after = app.get_anon("/dataset/latest.json").await;
+    assert_eq!(after.json, meta.json);
+    let (_, jsonl_after) = app.send_raw(get("/dataset/latest.jsonl")).await;
+    assert_eq!(jsonl_after, jsonl);
+
+    // Built in tiny chunks, the files stream back byte for byte, and the newest snapshot wins.
+    let tomorrow = now + time::Duration::days(1);
+    let mut options = dataset::BuildOptions::new("test");
+    options.chunk_bytes = 64;
+    let dataset::BuildOutcome::Built(next) = dataset::build(&app.state, tomorrow, &options)
+        .await
+        .unwrap()
+    else {
+        panic!("tomorrow's snapshot is built");
+    };
+    assert_eq!(next.snapshot.records, 4);
+    assert!(next.snapshot.jsonl.bytes > 64 * 4, "several chunks");
+    let (_, jsonl) = app.send_raw(get("/dataset/latest.jsonl")).await;
+    assert_eq!(
+        hex::encode(Sha256::digest(jsonl.as_bytes())),
+        next.snapshot.jsonl.sha256
+    );
+    assert_eq!(jsonl.lines().count(), 4);
+    let (_, csv) = app.send_raw(get("/dataset/latest.csv")).await;
+    assert_eq!(
+        hex::encode(Sha256::digest(csv.as_bytes())),
+        next.snapshot.csv.sha256
+    );
+    assert_eq!(
+        dataset::build(&app.state, tomorrow, &options)
+            .await
+            .unwrap(),
+        dataset::BuildOutcome::AlreadyComplete
+    );
+}
+
+async fn while_the_first_snapshot_is_built_elsewhere_the_page_asks_to_come_back() {
+    let app = TestApp::new().await;
+    let now = time::OffsetDateTime::now_utc();
+    let claim = app
+        .state
+        .store
+        .claim_dataset_snapshot(
+            &dataset::snapshot_day(now),
+            "job:elsewhere",
+            now - dataset::STALE_BUILD,
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(claim, sx_store::dataset::DatasetClaim::Started(_)));
+    for path in ["/dataset", "/dataset/latest.json", "/dataset/latest.jsonl"] {
+        let r = app.send(get(path)).await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert_eq!(r.headers[axum::http::header::RETRY_AFTER], "60");
+    }
+    // The schema does not depend on a snapshot.
+    let (status, _) = app.send_raw(get("/dataset/schema.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    // Housekeeping leaves a live build alone.
+    assert!(
+        !sx_server::jobs::build_dataset::schedule(&app.state, now)
+            .await
+            .unwrap()
+    );
 }
 
 fn get(path: &str) -> axum::http::Request<axum::body::Body> {

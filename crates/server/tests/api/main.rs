@@ -18,6 +18,7 @@ mod accounts;
 mod bundle;
 mod cases;
 mod dataset;
+mod detectors;
 mod forge_deliveries;
 mod mail;
 mod openapi;

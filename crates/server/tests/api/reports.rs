@@ -18,8 +18,8 @@ crate::both_backends!(
     sealed_cases_never_appear_in_reports_or_feeds,
 );
 
-/// 3,000 cases, one a minute from a Friday; every published one publishes three days after
-/// receipt, so all publications fall in the week of the following Monday.
+/// 3,000 cases, one a minute from a Friday; every published one publishes three days and 0–23
+/// hours after receipt, so all publications fall in the week of the following Monday.
 fn spec() -> SeedSpec {
     SeedSpec {
         experts: 20,

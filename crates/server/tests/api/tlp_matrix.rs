@@ -237,6 +237,7 @@ pub const PAGES: &[Entry] = &[
     page("/dataset/latest.jsonl", Scope::Across),
     page("/dataset/latest.csv", Scope::Across),
     page("/dataset/schema.json", Scope::NoCaseData(no_body)),
+    page("/detectors", Scope::Across),
 ];
 
 /// Who is looking.

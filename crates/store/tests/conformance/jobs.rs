@@ -15,6 +15,7 @@ crate::conformance!(
     a_job_is_not_leased_before_its_run_at,
     failures_retry_with_exponential_backoff_and_then_dead_letter,
     an_expired_lease_is_leased_again_and_the_old_worker_cannot_finish_it,
+    a_renewed_lease_keeps_a_long_job_from_other_workers,
     a_lease_that_expires_on_the_final_attempt_dead_letters_the_job,
     a_dead_job_can_be_retried_by_an_operator,
     concurrent_workers_with_separate_pools_complete_every_job_exactly_once,
@@ -176,6 +177,63 @@ async fn an_expired_lease_is_leased_again_and_the_old_worker_cannot_finish_it(db
         .unwrap();
     assert!(matches!(
         s.complete_job(Uuid::new_v4(), "other", t).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+async fn a_renewed_lease_keeps_a_long_job_from_other_workers(db: &TestDb) {
+    let s = &db.store;
+    let t = t0();
+    let id = s
+        .enqueue_job(&NewJob::now("long", json!({}), t))
+        .await
+        .unwrap();
+    s.lease_job("busy", Duration::from_secs(30), t)
+        .await
+        .unwrap()
+        .unwrap();
+    // Renewed at 25 s for another 30 s: nobody may take it at 40 s, when the first lease
+    // would have run out.
+    s.renew_job_lease(
+        id,
+        "busy",
+        Duration::from_secs(30),
+        t + TDuration::seconds(25),
+    )
+    .await
+    .unwrap();
+    assert!(
+        s.lease_job("other", Duration::from_secs(30), t + TDuration::seconds(40))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        s.renew_job_lease(id, "other", Duration::from_secs(30), t)
+            .await,
+        Err(StoreError::LeaseLost { .. })
+    ));
+    // Without further renewal the lease runs out at 55 s and the job is taken over; the first
+    // worker can no longer renew it.
+    let again = s
+        .lease_job("other", Duration::from_secs(30), t + TDuration::seconds(56))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.id, id);
+    assert!(matches!(
+        s.renew_job_lease(
+            id,
+            "busy",
+            Duration::from_secs(30),
+            t + TDuration::seconds(57)
+        )
+        .await,
+        Err(StoreError::LeaseLost { .. })
+    ));
+    assert!(matches!(
+        s.renew_job_lease(Uuid::new_v4(), "busy", Duration::from_secs(30), t)
+            .await,
         Err(StoreError::NotFound { .. })
     ));
 }

@@ -19,6 +19,7 @@
 
 mod cases;
 mod changes;
+mod dataset;
 mod durability;
 mod fixtures;
 mod forge;

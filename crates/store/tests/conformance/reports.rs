@@ -6,8 +6,8 @@ use sx_domain::{
 };
 use sx_store::Store;
 use sx_store::reports::{
-    AgreementCell, DetectorFigures, ReportQuery, StoredReport, SubgroupLoad, TagCount,
-    TimingFigures,
+    AgreementCell, DetectorFigures, DetectorQuery, ReportQuery, StoredReport, SubgroupLoad,
+    TagCount, TimingFigures,
 };
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -326,6 +326,44 @@ async fn report_figures_count_only_public_cases_of_the_period(db: &TestDb) {
     assert_eq!(empty.published, 0);
     assert_eq!(empty.human, TimingFigures::default());
     assert!(empty.notable.is_empty() && empty.detectors.is_empty());
+
+    // All time (what the detector pages show): the case published after the period counts
+    // now, the sealed "malicious" one with `decode-exec` still does not.
+    let all = s
+        .detector_figures(&DetectorQuery::all_time(period + day * 10))
+        .await
+        .unwrap();
+    assert_eq!(all.published, 5);
+    let record = |detector: &str, cases, confirmed, refuted| DetectorFigures {
+        detector: detector.into(),
+        cases,
+        confirmed,
+        refuted,
+    };
+    assert_eq!(
+        all.detectors,
+        vec![
+            record("decode-exec", 2, 2, 0),
+            record("dep-new-dependency", 2, 1, 1)
+        ]
+    );
+    let one = s
+        .detector_figures(&DetectorQuery {
+            detector: Some("dep-new-dependency".into()),
+            ..DetectorQuery::all_time(period + day * 10)
+        })
+        .await
+        .unwrap();
+    assert_eq!(one.published, 5);
+    assert_eq!(one.detectors, vec![record("dep-new-dependency", 2, 1, 1)]);
+    let unknown = s
+        .detector_figures(&DetectorQuery {
+            detector: Some("no-such-detector".into()),
+            ..DetectorQuery::all_time(period + day * 10)
+        })
+        .await
+        .unwrap();
+    assert!(unknown.detectors.is_empty());
 }
 
 async fn the_first_report_time_is_kept_across_saves(db: &TestDb) {
