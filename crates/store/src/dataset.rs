@@ -1,4 +1,4 @@
-//! Stored open-dataset snapshots (migration 0008).
+//! Stored open-dataset snapshots (migration 0009).
 //!
 //! The server builds one snapshot of the open dataset a day (its JSON Lines and CSV files) and
 //! keeps it here, like the trend reports, so every replica serves the same files with the same
