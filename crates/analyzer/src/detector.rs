@@ -7,10 +7,12 @@
 //! [`Detector::on_hit`] for each confirmed match.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::ops::Range;
 
 use crate::change::{Change, FileChange, Hunk, Line, LineKind};
 use crate::classify::FileClass;
+use crate::detectors::dep_manifest::{self, ManifestDiff};
 use crate::finding::{Confidence, FindingBuilder, Findings, Location, Severity, Text, Vector};
 
 /// Static description of a detector or rule.
@@ -254,12 +256,29 @@ pub struct FileCtx<'a> {
     pub class: &'a FileClass,
     /// Behaviour-chain steps recorded in this file during the scan (in hunk order).
     pub roles: &'a [RoleHit],
+    /// What several detectors derive from the file, computed once.
+    pub(crate) shared: &'a FileShared,
 }
 
 impl<'a> FileCtx<'a> {
     pub fn path(&self) -> &'a str {
         self.file.path()
     }
+
+    /// The file read as a dependency manifest (`None` when it is not one): parsed on first
+    /// use and shared by the `dep-*` detectors.
+    pub(crate) fn manifest_diff(&self) -> Option<&'a ManifestDiff> {
+        self.shared
+            .manifest
+            .get_or_init(|| dep_manifest::diff(self.file))
+            .as_ref()
+    }
+}
+
+/// Per-file results that several detectors need, computed on first use during one analysis.
+#[derive(Debug, Default)]
+pub(crate) struct FileShared {
+    manifest: OnceCell<Option<ManifestDiff>>,
 }
 
 /// One hunk, for hunk-level hooks.

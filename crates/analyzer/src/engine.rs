@@ -1,17 +1,24 @@
 //! The [`Analyzer`]: built once from the detector registry, the rule packs and the risk model;
-//! then `analyze` is a single pass over each hunk's text with one Aho–Corasick automaton that
-//! holds every line pattern of every detector and rule.
+//! then `analyze` is a single pass over each hunk's changed lines with one Aho–Corasick
+//! automaton that holds every line pattern of every detector and rule.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton as AcAutomaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::nfa::contiguous::NFA;
+#[cfg(test)]
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
+use aho_corasick::{Anchored, MatchKind, PatternID};
 use regex::Regex;
 
-use crate::change::{Change, LineKind};
+use crate::change::{Change, Hunk, Line, LineKind};
 use crate::classify::{FileClass, classify};
-use crate::detector::{ChangeCtx, Detector, FileCtx, Hit, HunkCtx, LinePattern, RoleHit};
+use crate::detector::{
+    ChangeCtx, Detector, FileCtx, FileShared, Hit, HunkCtx, LinePattern, RoleHit,
+};
 use crate::finding::{Finding, Findings, excerpt};
 use crate::report::{AnalyzerInfo, Report, Summary, Suppressed};
 use crate::rules::{self, RuleError};
@@ -56,18 +63,40 @@ const DFA_AFTER_BYTES: u64 = 2 << 20;
 ///
 /// Matching is ASCII-case-insensitive (case-sensitive patterns are confirmed byte for byte
 /// after the hit). The DFA gets that from `ascii_case_insensitive`. The NFA is instead built
-/// case-sensitively from the ASCII-lowercased literals and scans an ASCII-lowercased copy of
-/// the text: the trie, failure links and match lists are then exactly those of the
-/// case-insensitive automaton (which adds both cases of each letter to the same state), so
-/// the matches — pattern, offsets, order — are identical, but the build does half the
-/// transition work and needs no set of queued states. That halves the start-up cost of every
-/// `s-express analyze`; the copy costs one pass over the scanned lines.
+/// case-sensitively from the ASCII-lowercased literals and is fed each byte ASCII-lowercased:
+/// the trie, failure links and match lists are then exactly those of the case-insensitive
+/// automaton (which adds both cases of each letter to the same state), so the matches —
+/// pattern, offsets, order — are identical, but the build does half the transition work and
+/// needs no set of queued states. That halves the start-up cost of every `s-express analyze`.
+///
+/// Both are driven by [`overlapping_matches`], a plain loop over the automaton's transitions,
+/// rather than through `AhoCorasick::find_overlapping_iter`: that iterator re-enters the
+/// search through a trait object and keeps its position in memory for every byte, which
+/// cost several times the transition itself on hunk text.
 #[derive(Clone, Copy)]
 enum Automaton<'a> {
-    /// Scans lowercased text.
-    Folded(&'a AhoCorasick),
-    /// Scans the text as it is.
-    CaseInsensitive(&'a AhoCorasick),
+    /// Fed lowercased bytes.
+    Folded(&'a NFA),
+    /// Fed the bytes as they are.
+    CaseInsensitive(&'a DFA),
+}
+
+/// A match of the automaton within one line.
+#[derive(Debug, Clone, Copy)]
+struct LineMatch {
+    pattern: PatternID,
+    /// Byte range in the line.
+    start: usize,
+    end: usize,
+}
+
+/// Buffers reused across the lines of one analysis.
+#[derive(Debug, Default)]
+struct Scratch {
+    /// The current line's matches.
+    matches: Vec<LineMatch>,
+    /// Patterns already handled on the current line.
+    seen: Vec<u32>,
 }
 
 struct Compiled {
@@ -134,15 +163,14 @@ pub struct Analyzer {
     detectors: Vec<Box<dyn Detector>>,
     patterns: Vec<Compiled>,
     /// The NFA over the lowercased literals (see [`Automaton::Folded`]).
-    automaton: Option<AhoCorasick>,
+    automaton: Option<NFA>,
     /// The same automaton as a DFA, built on first use once `scanned` passes `dfa_after`
     /// (`None` inside if building it failed, e.g. over the DFA size limit: the NFA goes on).
-    dfa: OnceLock<Option<AhoCorasick>>,
+    dfa: OnceLock<Option<DFA>>,
     scanned: AtomicU64,
     dfa_after: u64,
-    /// Some pattern applies to context lines. When none does (the built-in set), only runs
-    /// of added and removed lines are scanned: no literal holds a newline, so no match can
-    /// cross into or out of a context line, and matches inside one would be dropped anyway.
+    /// Some pattern applies to context lines. When none does (the built-in set), only added
+    /// and removed lines are scanned: matches inside a context line would be dropped anyway.
     scan_context: bool,
     model: Model,
 }
@@ -212,7 +240,10 @@ impl Analyzer {
         let automaton = if literals.is_empty() {
             None
         } else {
-            Some(folded_nfa(&literals).map_err(|e| BuildError::Automaton(e.to_string()))?)
+            Some(
+                folded_nfa_automaton(&literals)
+                    .map_err(|e| BuildError::Automaton(e.to_string()))?,
+            )
         };
         Ok(Self {
             detectors,
@@ -241,7 +272,7 @@ impl Analyzer {
                 .iter()
                 .map(|c| self.pattern(c).literal)
                 .collect();
-            case_insensitive_dfa(&literals).ok()
+            case_insensitive_dfa_automaton(&literals).ok()
         });
         Some(dfa.as_ref().map_or(nfa, Automaton::CaseInsensitive))
     }
@@ -274,19 +305,21 @@ impl Analyzer {
     pub fn analyze_with(&self, change: &Change, opts: &AnalyzeOptions) -> Report {
         let classes: Vec<FileClass> = change.files.iter().map(|f| classify(f.path())).collect();
         let mut out = Findings::new();
-        let mut spans = Vec::new();
+        let mut scratch = Scratch::default();
         for (fi, file) in change.files.iter().enumerate() {
             let class = &classes[fi];
             let mut roles: Vec<RoleHit> = Vec::new();
+            let shared = FileShared::default();
             let scan_ctx = FileCtx {
                 change,
                 file,
                 index: fi,
                 class,
                 roles: &[],
+                shared: &shared,
             };
             for (hi, hunk) in file.hunks.iter().enumerate() {
-                self.scan_hunk(hunk, hi, &scan_ctx, &mut roles, &mut spans, &mut out);
+                self.scan_hunk(hunk, hi, &scan_ctx, &mut roles, &mut scratch, &mut out);
             }
             let fctx = FileCtx {
                 roles: &roles,
@@ -318,64 +351,48 @@ impl Analyzer {
 
     fn scan_hunk(
         &self,
-        hunk: &crate::change::Hunk,
+        hunk: &Hunk,
         hunk_index: usize,
         fctx: &FileCtx<'_>,
         roles: &mut Vec<RoleHit>,
-        spans: &mut Vec<std::ops::Range<usize>>,
+        scratch: &mut Scratch,
         out: &mut Findings,
     ) {
+        let Scratch { matches, seen } = scratch;
         let text = hunk.text.as_bytes();
-        spans.clear();
-        if self.scan_context {
-            spans.push(0..text.len());
-        } else {
-            // Maximal runs of added/removed lines, each one contiguous range of the text.
-            for l in hunk.lines.iter().filter(|l| l.kind != LineKind::Context) {
-                let (start, end) = (l.start as usize, l.end as usize);
-                match spans.last_mut() {
-                    // The previous line ended just before this one's newline-separated start.
-                    Some(last) if last.end + 1 == start => last.end = end,
-                    _ => spans.push(start..end),
-                }
-            }
-        }
-        let total: usize = spans.iter().map(|r| r.len()).sum();
+        let scanned = |l: &&Line| self.scan_context || l.kind != LineKind::Context;
+        let total: usize = hunk
+            .lines
+            .iter()
+            .filter(scanned)
+            .map(|l| l.end.saturating_sub(l.start) as usize)
+            .sum();
         if total == 0 {
             return;
         }
         let Some(automaton) = self.automaton_for(total) else {
             return;
         };
-        // Matches arrive ordered by end offset (and spans in text order), so all matches of
-        // one line are contiguous: a small per-line list dedupes (pattern, line) pairs
-        // without a hash set.
-        let mut cur_line = usize::MAX;
-        let mut seen: Vec<u32> = Vec::new();
-        let mut folded: Vec<u8> = Vec::new();
-        for r in spans.iter() {
-            let Some(slice) = text.get(r.clone()) else {
+        // Lines are scanned one at a time: no literal holds a newline, so no match crosses a
+        // line end, and the automaton is back at its start state after every newline anyway.
+        for line in hunk.lines.iter().filter(scanned) {
+            let Some(haystack) = text.get(line.start as usize..line.end as usize) else {
                 continue;
             };
-            let base = r.start;
-            let (ac, haystack) = match automaton {
-                Automaton::Folded(ac) => {
-                    folded.clear();
-                    folded.extend(slice.iter().map(u8::to_ascii_lowercase));
-                    (ac, folded.as_slice())
+            matches.clear();
+            match automaton {
+                Automaton::Folded(nfa) => overlapping_matches::<_, true>(nfa, haystack, matches),
+                Automaton::CaseInsensitive(dfa) => {
+                    overlapping_matches::<_, false>(dfa, haystack, matches)
                 }
-                Automaton::CaseInsensitive(ac) => (ac, slice),
-            };
-            for m in ac.find_overlapping_iter(haystack) {
-                let (m_start, m_end) = (base + m.start(), base + m.end());
-                let pid = m.pattern().as_usize();
+            }
+            // A (pattern, line) pair is reported once; a line has few matches, so a list of
+            // the line's patterns seen so far beats a hash set.
+            seen.clear();
+            for m in matches.iter() {
+                let (m_start, m_end) = (line.start as usize + m.start, line.start as usize + m.end);
+                let pid = m.pattern.as_usize();
                 let Some(cp) = self.patterns.get(pid) else {
-                    continue;
-                };
-                let Some(li) = hunk.line_index_at(m_start) else {
-                    continue;
-                };
-                let Some(line) = hunk.lines.get(li) else {
                     continue;
                 };
                 let pat = self.pattern(cp);
@@ -388,20 +405,13 @@ impl Analyzer {
                 if !pat.ignore_case && text.get(m_start..m_end) != Some(pat.literal.as_bytes()) {
                     continue;
                 }
-                if li != cur_line {
-                    cur_line = li;
-                    seen.clear();
-                }
                 if seen.contains(&(pid as u32)) {
                     continue;
                 }
                 seen.push(pid as u32);
                 let line_text = hunk.line_text(line);
                 let range = match &pat.regex {
-                    None => {
-                        let s = m_start - line.start as usize;
-                        s..s + m.len()
-                    }
+                    None => m.start..m.end,
                     Some(src) => {
                         let re = cp.regex.get_or_init(|| Regex::new(src).ok());
                         match re.as_ref().and_then(|re| re.find(line_text)) {
@@ -515,9 +525,86 @@ impl Analyzer {
     }
 }
 
-/// The NFA: case-sensitive over the ASCII-lowercased literals, scanning lowercased text (see
+/// Every match of `aut` in `haystack`, appended to `out` exactly as
+/// `AhoCorasick::find_overlapping_iter` would report them with the same automaton: ordered by
+/// end offset, and at one offset in the order of the state's match list. With `FOLD` every
+/// byte is ASCII-lowercased before the transition (for [`Automaton::Folded`]).
+///
+/// This is that iterator's loop without a prefilter. A prefilter only lets a search skip
+/// ahead from the start state to where a match may begin, so it never changes the matches.
+///
+/// Kept out of line: inlined into the analysis loop, the per-byte loop lost its registers to
+/// the caller's state.
+#[inline(never)]
+fn overlapping_matches<A: AcAutomaton, const FOLD: bool>(
+    aut: &A,
+    haystack: &[u8],
+    out: &mut Vec<LineMatch>,
+) {
+    // Unanchored starts are always supported (both builders' default start kind).
+    let Ok(mut sid) = aut.start_state(Anchored::No) else {
+        return;
+    };
+    for (at, &byte) in haystack.iter().enumerate() {
+        let byte = if FOLD {
+            byte.to_ascii_lowercase()
+        } else {
+            byte
+        };
+        sid = aut.next_state(Anchored::No, sid, byte);
+        if aut.is_special(sid) && !special_state(aut, sid, at + 1, out) {
+            return;
+        }
+    }
+}
+
+/// The part of [`overlapping_matches`] for a special state reached at offset `end`: push its
+/// matches. False at the dead state, where the search ends. Out of line so the per-byte loop
+/// keeps its few values in registers.
+#[inline(never)]
+fn special_state<A: AcAutomaton>(
+    aut: &A,
+    sid: aho_corasick::automaton::StateID,
+    end: usize,
+    out: &mut Vec<LineMatch>,
+) -> bool {
+    if aut.is_dead(sid) {
+        return false;
+    }
+    if aut.is_match(sid) {
+        for i in 0..aut.match_len(sid) {
+            let pattern = aut.match_pattern(sid, i);
+            out.push(LineMatch {
+                pattern,
+                start: end - aut.pattern_len(pattern),
+                end,
+            });
+        }
+    }
+    true
+}
+
+/// The NFA: case-sensitive over the ASCII-lowercased literals, fed lowercased text (see
 /// [`Automaton`]). Only the start state gets a dense transition table: deeper dense states
 /// cost more to build and fault in than they save on a pull request's few kilobytes.
+fn folded_nfa_automaton(literals: &[&str]) -> Result<NFA, aho_corasick::BuildError> {
+    NFA::builder()
+        .match_kind(MatchKind::Standard)
+        .dense_depth(1)
+        .build(literals.iter().map(|l| l.to_ascii_lowercase()))
+}
+
+/// The DFA: ASCII-case-insensitive over the literals as declared, fed the text as it is.
+fn case_insensitive_dfa_automaton(literals: &[&str]) -> Result<DFA, aho_corasick::BuildError> {
+    DFA::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .build(literals)
+}
+
+/// [`folded_nfa_automaton`] behind the `AhoCorasick` API, built the same way: the reference
+/// the folded NFA and [`overlapping_matches`] are checked against.
+#[cfg(test)]
 fn folded_nfa(literals: &[&str]) -> Result<AhoCorasick, aho_corasick::BuildError> {
     AhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
@@ -526,7 +613,8 @@ fn folded_nfa(literals: &[&str]) -> Result<AhoCorasick, aho_corasick::BuildError
         .build(literals.iter().map(|l| l.to_ascii_lowercase()))
 }
 
-/// The DFA: ASCII-case-insensitive over the literals as declared, scanning the text as it is.
+/// [`case_insensitive_dfa_automaton`] behind the `AhoCorasick` API, built the same way.
+#[cfg(test)]
 fn case_insensitive_dfa(literals: &[&str]) -> Result<AhoCorasick, aho_corasick::BuildError> {
     AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
@@ -632,6 +720,56 @@ mod tests {
         assert_eq!(got, want);
     }
 
+    /// Every match, as the engine's own loop reports them over `haystack`.
+    fn loop_matches<A: AcAutomaton, const FOLD: bool>(
+        aut: &A,
+        haystack: &[u8],
+    ) -> Vec<(usize, usize, usize)> {
+        let mut out = Vec::new();
+        overlapping_matches::<_, FOLD>(aut, haystack, &mut out);
+        out.iter()
+            .map(|m| (m.pattern.as_usize(), m.start, m.end))
+            .collect()
+    }
+
+    fn engine_nfa() -> &'static NFA {
+        static N: OnceLock<NFA> = OnceLock::new();
+        N.get_or_init(|| folded_nfa_automaton(builtin_literals()).unwrap())
+    }
+
+    fn engine_dfa() -> &'static DFA {
+        static D: OnceLock<DFA> = OnceLock::new();
+        D.get_or_init(|| case_insensitive_dfa_automaton(builtin_literals()).unwrap())
+    }
+
+    #[test]
+    fn the_engine_loop_reports_exactly_what_find_overlapping_iter_reports() {
+        let lits = builtin_literals();
+        let mut text = String::new();
+        for (i, l) in lits.iter().enumerate() {
+            match i % 3 {
+                0 => text.push_str(&l.to_ascii_uppercase()),
+                1 => text.push_str(&l.to_ascii_lowercase()),
+                _ => text.push_str(l),
+            }
+            // Several literals per haystack, so matches overlap and share end offsets.
+            if i % 4 == 3 {
+                text.push('\n');
+            }
+        }
+        let mut total = 0;
+        for line in text.lines() {
+            let want = matches(reference_nfa(), line.as_bytes());
+            total += want.len();
+            assert_eq!(loop_matches::<_, true>(engine_nfa(), line.as_bytes()), want);
+            assert_eq!(
+                loop_matches::<_, false>(engine_dfa(), line.as_bytes()),
+                want
+            );
+        }
+        assert!(total >= lits.len(), "{total} matches");
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
 
@@ -660,6 +798,36 @@ mod tests {
             let want = matches(reference_nfa(), &text);
             proptest::prop_assert_eq!(&matches(folded(), &text.to_ascii_lowercase()), &want);
             proptest::prop_assert_eq!(&matches(dfa(), &text), &want);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+        /// The engine's loop over its own NFA (folding bytes on the fly) and DFA reports what
+        /// `find_overlapping_iter` reports over the same text, match for match and in order.
+        #[test]
+        fn the_engine_loop_matches_the_reference_iterator(
+            pieces in proptest::collection::vec(
+                (0usize..10_000, 0usize..64, 0usize..64, proptest::num::u64::ANY, proptest::collection::vec(proptest::num::u8::ANY, 0..3)),
+                1..40,
+            )
+        ) {
+            let lits = builtin_literals();
+            let mut text: Vec<u8> = Vec::new();
+            for (which, from, to, case_bits, junk) in pieces {
+                let lit = lits[which % lits.len()].as_bytes();
+                let (a, b) = (from.min(lit.len()), to.min(lit.len()));
+                let piece = if which % 4 == 0 { &lit[a.min(b)..a.max(b)] } else { lit };
+                for (i, &c) in piece.iter().enumerate() {
+                    let flip = case_bits >> (i % 64) & 1 == 1;
+                    text.push(if flip && c.is_ascii_alphabetic() { c ^ 0x20 } else { c });
+                }
+                text.extend(junk);
+            }
+            let want = matches(reference_nfa(), &text);
+            proptest::prop_assert_eq!(&loop_matches::<_, true>(engine_nfa(), &text), &want);
+            proptest::prop_assert_eq!(&loop_matches::<_, false>(engine_dfa(), &text), &want);
         }
     }
 }

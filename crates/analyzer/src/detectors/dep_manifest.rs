@@ -132,7 +132,6 @@ impl ManifestDiff {
 pub fn diff(file: &FileChange) -> Option<ManifestDiff> {
     let eco = Ecosystem::of(file.path())?;
     let fmt = Format::of(file.path())?;
-    let added_nos: HashSet<u32> = file.added_lines().map(|(n, _)| n).collect();
     let after = file
         .after
         .as_deref()
@@ -142,15 +141,20 @@ pub fn diff(file: &FileChange) -> Option<ManifestDiff> {
         .as_deref()
         .and_then(|b| std::str::from_utf8(b).ok());
 
+    // Read from the hunks, declarations come from wanted (added or removed) lines only, so
+    // they need no filtering by line number; read from full contents, they do.
     let added_lines: Vec<Dep> = match after {
-        Some(text) => parse_lines(
-            fmt,
-            true,
-            text.lines().enumerate().map(|(i, t)| (line_no(i), t, true)),
-        )
-        .into_iter()
-        .filter(|d| added_nos.contains(&d.line))
-        .collect(),
+        Some(text) => {
+            let added_nos: HashSet<u32> = file.added_lines().map(|(n, _)| n).collect();
+            parse_lines(
+                fmt,
+                true,
+                text.lines().enumerate().map(|(i, t)| (line_no(i), t, true)),
+            )
+            .into_iter()
+            .filter(|d| added_nos.contains(&d.line))
+            .collect()
+        }
         None => file
             .hunks
             .iter()
@@ -168,7 +172,6 @@ pub fn diff(file: &FileChange) -> Option<ManifestDiff> {
                     });
                 parse_lines(fmt, h.new_start <= 1, lines)
             })
-            .filter(|d| added_nos.contains(&d.line))
             .collect(),
     };
     let removed_names = match before {
@@ -180,28 +183,25 @@ pub fn diff(file: &FileChange) -> Option<ManifestDiff> {
         .into_iter()
         .map(|d| eco.normalize(&d.name))
         .collect(),
-        None => {
-            let removed_nos: HashSet<u32> = file.removed_lines().map(|(n, _)| n).collect();
-            file.hunks
-                .iter()
-                .flat_map(|h| {
-                    let lines = h
-                        .lines
-                        .iter()
-                        .filter(|l| l.kind != LineKind::Added)
-                        .map(|l| {
-                            (
-                                l.old_line.unwrap_or(0),
-                                h.line_text(l),
-                                l.kind == LineKind::Removed,
-                            )
-                        });
-                    parse_lines(fmt, h.old_start <= 1, lines)
-                })
-                .filter(|d| removed_nos.contains(&d.line))
-                .map(|d| eco.normalize(&d.name))
-                .collect()
-        }
+        None => file
+            .hunks
+            .iter()
+            .flat_map(|h| {
+                let lines = h
+                    .lines
+                    .iter()
+                    .filter(|l| l.kind != LineKind::Added)
+                    .map(|l| {
+                        (
+                            l.old_line.unwrap_or(0),
+                            h.line_text(l),
+                            l.kind == LineKind::Removed,
+                        )
+                    });
+                parse_lines(fmt, h.old_start <= 1, lines)
+            })
+            .map(|d| eco.normalize(&d.name))
+            .collect(),
     };
     Some(ManifestDiff {
         ecosystem: eco,
@@ -288,10 +288,10 @@ pub fn parse_lines<'a>(
                 ..JsonState::default()
             };
             for (no, text, wanted) in lines {
-                if let Some(f) = st.feed(text)
+                if let Some((name, spec)) = st.feed(text)
                     && wanted
                 {
-                    push(no, text, f, false, false);
+                    push(no, text, npm_dep(name, spec), false, false);
                 }
             }
         }
@@ -875,7 +875,8 @@ const JSON_NON_DEPS: &[&str] = &[
 ];
 
 impl JsonState {
-    fn feed(&mut self, line: &str) -> Option<(String, String, Source)> {
+    /// Move the state past `line`; a dependency declared on it as `(name, spec)`.
+    fn feed<'l>(&mut self, line: &'l str) -> Option<(&'l str, &'l str)> {
         let t = line.trim();
         let before = self.depth;
         let (opens, closes) = brace_counts(t);
@@ -905,28 +906,34 @@ impl JsonState {
         if !(in_deps || guess && looks_like_npm_spec(spec)) {
             return None;
         }
-        Some(npm_dep(k, spec))
+        Some((k, spec))
     }
 }
 
+/// Braces outside strings. Bytewise: every byte that matters is ASCII, and an escaped
+/// multi-byte character ends the escape at its lead byte as its `char` would.
 fn brace_counts(t: &str) -> (i32, i32) {
+    // Most lines of a manifest have no brace at all; memchr settles those.
+    if memchr::memchr2(b'{', b'}', t.as_bytes()).is_none() {
+        return (0, 0);
+    }
     let mut in_str = false;
     let mut esc = false;
     let (mut o, mut c) = (0, 0);
-    for ch in t.chars() {
+    for &b in t.as_bytes() {
         if in_str {
-            match ch {
+            match b {
                 _ if esc => esc = false,
-                '\\' => esc = true,
-                '"' => in_str = false,
+                b'\\' => esc = true,
+                b'"' => in_str = false,
                 _ => {}
             }
             continue;
         }
-        match ch {
-            '"' => in_str = true,
-            '{' => o += 1,
-            '}' => c += 1,
+        match b {
+            b'"' => in_str = true,
+            b'{' => o += 1,
+            b'}' => c += 1,
             _ => {}
         }
     }
@@ -941,9 +948,9 @@ fn json_kv(t: &str) -> Option<(&str, &str)> {
 }
 
 fn looks_like_npm_spec(s: &str) -> bool {
-    let lower = s.to_ascii_lowercase();
     looks_like_version(s)
-        || matches!(lower.as_str(), "latest" | "next")
+        || s.eq_ignore_ascii_case("latest")
+        || s.eq_ignore_ascii_case("next")
         || [
             "git+",
             "git://",
@@ -958,8 +965,15 @@ fn looks_like_npm_spec(s: &str) -> bool {
             "workspace:",
         ]
         .iter()
-        .any(|p| lower.starts_with(p))
+        .any(|p| starts_with_ignore_ascii_case(s, p))
         || (s.contains('/') && !s.contains(' ') && !s.contains('.') && s.split('/').count() == 2)
+}
+
+/// Whether `s` starts with `prefix`, ASCII letters compared case-insensitively.
+fn starts_with_ignore_ascii_case(s: &str, prefix: &str) -> bool {
+    s.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 fn npm_dep(name: &str, spec: &str) -> (String, String, Source) {

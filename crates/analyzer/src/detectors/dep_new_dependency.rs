@@ -8,7 +8,7 @@
 use crate::detector::{Detector, DetectorMeta, FileCtx};
 use crate::finding::{Confidence, Findings, Location, Severity, Vector};
 
-use super::dep_manifest::{Source, diff};
+use super::dep_manifest::Source;
 use super::popular;
 
 #[derive(Debug)]
@@ -35,7 +35,9 @@ impl Detector for DepNewDependency {
         if !file.class.manifest {
             return;
         }
-        let Some(d) = diff(file.file) else { return };
+        let Some(d) = file.manifest_diff() else {
+            return;
+        };
         let list = popular::list(d.ecosystem);
         for dep in d.new_deps() {
             let popular = matches!(dep.source, Source::Registry)

@@ -8,7 +8,7 @@
 use crate::detector::{Detector, DetectorMeta, FileCtx};
 use crate::finding::{Confidence, Findings, Location, Severity, Vector};
 
-use super::dep_manifest::{Source, diff};
+use super::dep_manifest::Source;
 
 #[derive(Debug)]
 pub struct DepNonregistrySource;
@@ -59,7 +59,9 @@ impl Detector for DepNonregistrySource {
             return;
         }
         let path = file.path();
-        let Some(d) = diff(file.file) else { return };
+        let Some(d) = file.manifest_diff() else {
+            return;
+        };
         for dep in &d.added_lines {
             let (severity, confidence, what) = match &dep.source {
                 Source::Registry => continue,

@@ -11,7 +11,7 @@
 use crate::detector::{Detector, DetectorMeta, FileCtx};
 use crate::finding::{Confidence, Findings, Location, Severity, Vector};
 
-use super::dep_manifest::{Source, diff};
+use super::dep_manifest::Source;
 use super::popular::{self, Resemblance};
 
 #[derive(Debug)]
@@ -39,7 +39,9 @@ impl Detector for DepTyposquat {
         if !file.class.manifest {
             return;
         }
-        let Some(d) = diff(file.file) else { return };
+        let Some(d) = file.manifest_diff() else {
+            return;
+        };
         let Some(list) = popular::list(d.ecosystem) else {
             return;
         };

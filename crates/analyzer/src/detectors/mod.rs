@@ -24,7 +24,7 @@ mod binary_type_mismatch;
 mod binary_unreadable;
 mod dep_integrity_changed;
 mod dep_lockfile_only;
-mod dep_manifest;
+pub(crate) mod dep_manifest;
 mod dep_new_dependency;
 mod dep_nonregistry_source;
 mod dep_typosquat;

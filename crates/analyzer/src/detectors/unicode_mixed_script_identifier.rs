@@ -120,7 +120,12 @@ fn is_latin_letter(c: char) -> bool {
 }
 
 fn is_ident(c: char) -> bool {
-    c.is_alphanumeric() || c == '_' || c == '$'
+    // ASCII, and U+0400..U+045F (the basic Cyrillic block: letters only), answer without
+    // the Unicode tables; a Russian comment is otherwise a table lookup per letter.
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    }
+    matches!(c, '\u{0400}'..='\u{045F}') || c.is_alphanumeric()
 }
 
 /// A mixed-script token found on a line.
@@ -293,6 +298,18 @@ mod tests {
         )));
         assert!(has_lookalike_lead(&format!("{}sayНello", "x".repeat(130))));
         assert!(has_lookalike_lead("Δt"));
+    }
+
+    #[test]
+    fn the_fast_identifier_test_agrees_with_the_unicode_tables() {
+        for c in (0u32..0x11_0000).filter_map(char::from_u32) {
+            assert_eq!(
+                is_ident(c),
+                c.is_alphanumeric() || c == '_' || c == '$',
+                "U+{:04X}",
+                c as u32
+            );
+        }
     }
 
     #[test]
