@@ -416,6 +416,9 @@ store_api! {
     /// Records the case a message became and marks the user's intake address used; returns
     /// false if the message was recorded before.
     fn record_mail_delivery(&self, message_key: SecretHash, user: sx_domain::UserId, case_id: sx_domain::CaseId, now: OffsetDateTime) -> bool;
+    /// When the user's latest recorded deliveries (messages that became cases) arrived, newest
+    /// first: at most `limit`, none before `since`. The mail intake's rate limit counts these.
+    fn mail_delivery_times(&self, user: sx_domain::UserId, since: OffsetDateTime, limit: u32) -> Vec<OffsetDateTime>;
 
     // ---- job queue ----
     /// Adds a job; returns its id once committed.

@@ -9,7 +9,9 @@
 //! A delivered message is remembered by a key the server derives from the sender and the
 //! `Message-ID` (or the content), with the case it became: a message delivered again (an MTA
 //! retry after a timeout, a maildir run interrupted after the case was stored) is answered with
-//! that case instead of creating a second one.
+//! that case instead of creating a second one. The same records, by user and time, are what
+//! the intake's rate limit counts (`mail_delivery_times`): `s-express mail deliver` runs as one
+//! process per message, so the count has to live in the database.
 
 use sx_domain::UserId;
 use time::OffsetDateTime;
@@ -131,6 +133,26 @@ macro_rules! mail_methods {
                 .await?;
             tx.commit().await?;
             Ok(done.rows_affected() == 1)
+        }
+
+        async fn mail_delivery_times(
+            &self,
+            user: UserId,
+            since: OffsetDateTime,
+            limit: u32,
+        ) -> StoreResult<Vec<OffsetDateTime>> {
+            let rows = sqlx::query(
+                "SELECT received_at FROM mail_deliveries WHERE user_id = $1 AND received_at >= $2 \
+                 ORDER BY received_at DESC LIMIT $3",
+            )
+            .bind(user.0)
+            .bind(DbTime(since))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|r| Ok(r.try_get::<DbTime, _>("received_at")?.0))
+                .collect()
         }
     };
 }

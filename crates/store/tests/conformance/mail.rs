@@ -11,6 +11,7 @@ crate::conformance!(
     an_intake_address_is_found_by_its_token_hash_only_while_its_owner_is_enabled,
     a_new_intake_address_replaces_the_old_one,
     a_delivered_message_is_recorded_once_with_its_case,
+    delivery_times_are_the_users_own_newest_first_within_the_window,
 );
 
 fn intake(user: sx_domain::UserId, token: &str) -> MailIntake {
@@ -110,5 +111,49 @@ async fn a_delivered_message_is_recorded_once_with_its_case(db: &TestDb) {
             .unwrap()
             .and_then(|i| i.last_used_at),
         Some(later)
+    );
+}
+
+async fn delivery_times_are_the_users_own_newest_first_within_the_window(db: &TestDb) {
+    let s = &db.store;
+    let (project, mia) = fixtures::stored_project(s, "tukaani", "xz").await;
+    let vic = fixtures::user("maintainer-vic", &[Role::Maintainer]);
+    s.create_user(&vic, None).await.unwrap();
+    let minutes = |m: i64| t0() + Duration::minutes(m);
+    // Mia's messages at 0, 10 and 50 minutes, Vic's at 20 (out of order on purpose).
+    for (n, (user, at)) in [(mia.id, 50), (mia.id, 0), (vic.id, 20), (mia.id, 10)]
+        .into_iter()
+        .enumerate()
+    {
+        let case = fixtures::case(&project, CaseStatus::Received, minutes(at), vec![]);
+        s.create_case(&case, &[], minutes(at)).await.unwrap();
+        let key = SecretHash::of(&format!("message-{n}"));
+        assert!(
+            s.record_mail_delivery(key, user, case.id, minutes(at))
+                .await
+                .unwrap()
+        );
+    }
+    assert_eq!(
+        s.mail_delivery_times(mia.id, minutes(10), 10)
+            .await
+            .unwrap(),
+        vec![minutes(50), minutes(10)],
+        "the window's start counts, earlier ones do not"
+    );
+    assert_eq!(
+        s.mail_delivery_times(mia.id, minutes(0), 2).await.unwrap(),
+        vec![minutes(50), minutes(10)],
+        "at most the limit, newest first"
+    );
+    assert_eq!(
+        s.mail_delivery_times(vic.id, minutes(0), 10).await.unwrap(),
+        vec![minutes(20)]
+    );
+    assert!(
+        s.mail_delivery_times(mia.id, minutes(51), 10)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }
