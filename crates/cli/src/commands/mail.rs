@@ -5,14 +5,17 @@
 //!   fetchmail `mda`). Its exit status follows `sysexits.h`, which MTAs understand: 0 the case
 //!   was created (or the message had already become one); 65 (`EX_DATAERR`) the message is
 //!   refused for good, and standard error says why (the MTA bounces it with that text); 75
-//!   (`EX_TEMPFAIL`) the database or the configuration is not ready (the MTA keeps the message
-//!   and retries). Log lines go to `--log-file` (default `<data dir>/mail.log`), never to
+//!   (`EX_TEMPFAIL`) the database or the configuration is not ready, or the sender's account
+//!   reached its hourly limit of cases by mail (`[mail] max_cases_per_hour`; standard error
+//!   says from when it can be accepted): the MTA keeps the message and retries. Log lines go to `--log-file` (default `<data dir>/mail.log`), never to
 //!   standard error, so a bounce carries only the reason meant for the sender.
 //! - `maildir DIR` processes every message in `DIR/new/`: each accepted one moves to
 //!   `DIR/cur/` (flagged seen), each refused one to the `--rejected` Maildir (default the
 //!   Maildir++ folder `DIR/.Rejected`) with an `X-S-Express-Refused:` header line giving the
 //!   reason, in front of the untouched message. A database that is not available stops the run
-//!   and leaves the rest in `new/` for the next one (exit 75). One run at a time per Maildir
+//!   and leaves the rest in `new/` for the next one (exit 75); a message whose sender reached
+//!   the hourly limit stays in `new/` for a later run while the others are processed (exit 75
+//!   at the end). One run at a time per Maildir
 //!   (a lock file, `DIR/.s-express.lock`).
 //! - `address` shows the caller's intake address settings through the API, and `--new` makes
 //!   a new address (shown once) — like `submit`, with `S_EXPRESS_SERVER` and `S_EXPRESS_TOKEN`.
@@ -50,7 +53,9 @@ pub enum MailCommand {
     /// Turn one message on standard input into a case (for an MTA pipe; sysexits codes).
     #[command(after_help = "\
 Exit status (sysexits.h): 0 the case was created, or the message had already become one; \
-65 (EX_DATAERR) refused for good, standard error says why; 75 (EX_TEMPFAIL) try again later.
+65 (EX_DATAERR) refused for good, standard error says why; 75 (EX_TEMPFAIL) try again later \
+(the database is not available, or the account reached mail.max_cases_per_hour; standard \
+error says from when).
 
 Postfix (master.cf):
   s-express unix - n n - 4 pipe flags=Rq user=sx argv=/usr/local/bin/s-express mail deliver \
@@ -271,6 +276,7 @@ struct Tally {
     created: usize,
     again: usize,
     refused: usize,
+    deferred: usize,
 }
 
 /// `s-express mail maildir DIR`.
@@ -370,6 +376,12 @@ fn maildir(args: &MaildirArgs) -> anyhow::Result<u8> {
                 reject(&path, &rejected, &name, e.detail())?;
                 println!("{name}: refused: {}", e.detail());
             }
+            // One account's limit: its message waits in new/, the others' go on.
+            Err(e @ DeliveryError::RateLimited { .. }) => {
+                tally.deferred += 1;
+                code = EX_TEMPFAIL;
+                println!("{name}: left in new/ for a later run: {e}");
+            }
             Err(e) => {
                 eprintln!("{name}: {e}; stopping, the rest stays in new/ for the next run");
                 code = EX_TEMPFAIL;
@@ -379,11 +391,12 @@ fn maildir(args: &MaildirArgs) -> anyhow::Result<u8> {
     }
     runtime.block_on(state.store.close());
     println!(
-        "{} case(s) created, {} message(s) already received, {} refused (in {})",
+        "{} case(s) created, {} message(s) already received, {} refused (in {}), {} left for a later run",
         tally.created,
         tally.again,
         tally.refused,
-        rejected.display()
+        rejected.display(),
+        tally.deferred
     );
     Ok(code)
 }

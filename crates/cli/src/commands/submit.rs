@@ -31,6 +31,7 @@ use anyhow::{Context as _, anyhow, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sx_analyzer::output::{self, RenderOptions};
+use sx_domain::{Forge, ProjectSpec};
 use sx_forge::{ForgeKind, GitRepo, PullUrl};
 
 use crate::pull_request::ForgeFetchArgs;
@@ -67,36 +68,30 @@ pub enum ForgeArg {
 }
 
 impl ForgeArg {
-    fn as_str(self) -> &'static str {
+    /// The domain's forge.
+    fn forge(self) -> Forge {
         match self {
-            ForgeArg::Github => "github",
-            ForgeArg::Gitlab => "gitlab",
-            ForgeArg::Forgejo => "forgejo",
-            ForgeArg::Gitea => "gitea",
-            ForgeArg::Email => "email",
+            ForgeArg::Github => Forge::Github,
+            ForgeArg::Gitlab => Forge::Gitlab,
+            ForgeArg::Forgejo => Forge::Forgejo,
+            ForgeArg::Gitea => Forge::Gitea,
+            ForgeArg::Email => Forge::Email,
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "github" => ForgeArg::Github,
-            "gitlab" => ForgeArg::Gitlab,
-            "forgejo" => ForgeArg::Forgejo,
-            "gitea" => ForgeArg::Gitea,
-            "email" => ForgeArg::Email,
-            _ => return None,
-        })
+    fn as_str(self) -> &'static str {
+        self.forge().as_str()
     }
 
     /// The forge of a well-known public host.
     fn of_host(host: &str) -> Option<Self> {
-        match host.to_ascii_lowercase().as_str() {
-            "github.com" => Some(ForgeArg::Github),
-            "gitlab.com" => Some(ForgeArg::Gitlab),
-            "codeberg.org" => Some(ForgeArg::Forgejo),
-            "gitea.com" => Some(ForgeArg::Gitea),
-            _ => None,
-        }
+        Some(match Forge::of_default_host(host)? {
+            Forge::Github => ForgeArg::Github,
+            Forge::Gitlab => ForgeArg::Gitlab,
+            Forge::Forgejo => ForgeArg::Forgejo,
+            Forge::Gitea => ForgeArg::Gitea,
+            Forge::Email => ForgeArg::Email,
+        })
     }
 }
 
@@ -297,37 +292,17 @@ pub struct ProjectRef {
 }
 
 impl ProjectRef {
-    /// Parses `OWNER/NAME`, `FORGE:OWNER/NAME` or `FORGE:HOST/OWNER/NAME`.
+    /// Parses `OWNER/NAME`, `FORGE:OWNER/NAME` or `FORGE:HOST/OWNER/NAME` with
+    /// [`ProjectSpec::parse`], the parser of the service's `Project:` mail line and web form;
+    /// `forge` is `--forge`.
     pub fn parse(spec: &str, forge: Option<ForgeArg>) -> anyhow::Result<ProjectRef> {
-        let bad = || {
-            anyhow!(
-                "--project {spec:?} is not a project\nhelp: write OWNER/NAME, FORGE:OWNER/NAME or \
-                 FORGE:HOST/OWNER/NAME, e.g. github:acme/widget"
-            )
-        };
-        let (named_forge, rest) = match spec.split_once(':') {
-            Some((f, rest)) => (Some(ForgeArg::parse(f).ok_or_else(bad)?), rest),
-            None => (None, spec),
-        };
-        let parts: Vec<&str> = rest.trim_matches('/').split('/').collect();
-        let (host, owner, name) = match parts.as_slice() {
-            [owner, name] => (None, *owner, *name),
-            [host, owner, name] => (Some((*host).to_string()), *owner, *name),
-            _ => return Err(bad()),
-        };
-        if owner.is_empty() || name.is_empty() {
-            return Err(bad());
-        }
-        let forge = named_forge
-            .or(forge)
-            .or_else(|| host.as_deref().and_then(ForgeArg::of_host))
-            .unwrap_or(ForgeArg::Github);
-        let host = host.filter(|h| ForgeArg::of_host(h) != Some(forge));
+        let p = ProjectSpec::parse(spec, forge.map(ForgeArg::forge))
+            .map_err(|e| anyhow!("--project {e}"))?;
         Ok(ProjectRef {
-            forge: forge.as_str(),
-            host,
-            owner: owner.to_string(),
-            name: name.trim_end_matches(".git").to_string(),
+            forge: p.forge.as_str(),
+            host: p.host,
+            owner: p.owner,
+            name: p.name,
         })
     }
 
@@ -907,7 +882,17 @@ mod tests {
             ("forgejo", None, "widget")
         );
         assert!(ProjectRef::parse("widget", None).is_err());
-        assert!(ProjectRef::parse("svn:acme/widget", None).is_err());
+        let e = ProjectRef::parse("svn:acme/widget", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "--project \"svn:acme/widget\" is not a project (\"svn\" is not a forge)"
+            ),
+            "the shared parser's message: {e}"
+        );
+        let p = ProjectRef::parse("acme/widget", Some(ForgeArg::Gitea)).unwrap();
+        assert_eq!(p.forge, "gitea");
         assert!(ProjectRef::parse("a/b/c/d", None).is_err());
     }
 

@@ -141,6 +141,25 @@ async function journey() {
     if (!/private|loopback/.test(error)) throw new Error(`the refusal does not say why: "${error}"`);
   });
 
+  await step('the maintainer makes an e-mail intake address, sees it once and removes it', async () => {
+    const { page } = maint;
+    await open(page, '/settings');
+    // The notification address saved above is the only sender the intake accepts.
+    if ((await page.locator('#mail-intake-no-sender').count()) !== 0) throw new Error('the intake section asks for a notification address that is set');
+    await clickAndWait(page, page.locator('#mail-intake').getByRole('button', { name: 'Make a new address' }));
+    const address = (await page.locator('#new-mail-intake code').innerText()).trim();
+    if (!/^submit\+[a-z2-7]{32}@intake\.example\.invalid$/.test(address)) throw new Error(`no intake address shown: ${await page.innerText('main')}`);
+    await inspect(page, 'settings-mail-intake');
+    await open(page, '/settings');
+    if ((await page.locator('#new-mail-intake').count()) !== 0 || (await page.content()).includes(address)) throw new Error('the intake address is shown twice');
+    const facts = await page.locator('#mail-intake-facts').innerText();
+    if (!facts.includes('mona@example.org') || !facts.includes('never')) throw new Error(`the intake section says: ${facts}`);
+    await clickAndWait(page, page.locator('#mail-intake').getByRole('button', { name: 'Remove the address' }));
+    const notice = await page.locator('main [role="status"]').innerText();
+    if (!notice.includes('intake address was removed')) throw new Error(`after removing: "${notice}"`);
+    if ((await page.locator('#mail-intake-remove').count()) !== 0) throw new Error('the removed address is still offered for removal');
+  });
+
   const journeyCase = await step('the maintainer submits a change and sees the automated assessment', async () =>
     submit(maint, { diff: journeyChange, concern: JOURNEY_CONCERN, suspicion: '4', name: 'left-pad' }));
   await step('the case page shows the risk, the findings inline and the TLP label', async () => {

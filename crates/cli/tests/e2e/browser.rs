@@ -5,9 +5,9 @@
 //! operator would type, creates the accounts a person could not create by clicking (the admin
 //! and the experts) and the JavaScript subgroup the experts belong to; everything else —
 //! registering, submitting, claiming, releasing, assessing, deciding, reading the published
-//! case, notification settings, subgroup membership and account administration — the suite
-//! does by clicking. It fails with the suite's whole output, and saves a laptop and a phone
-//! screenshot of every page under `<target>/screenshots/`.
+//! case, notification settings, the e-mail intake address, subgroup membership and account
+//! administration — the suite does by clicking. It fails with the suite's whole output, and
+//! saves a laptop and a phone screenshot of every page under `<target>/screenshots/`.
 //!
 //! Needs Node.js, `/usr/bin/chromium` and the suite's npm packages; without them the test fails
 //! with the command that installs them, unless `S_EXPRESS_TEST_BROWSER=skip`.
@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::instance::{Backend, Instance};
+use crate::instance::{Backend, Instance, Options};
 
 /// The suite's folder.
 fn suite_dir() -> PathBuf {
@@ -90,7 +90,14 @@ fn the_web_ui_works_by_clicking_in_headless_chromium_and_hostile_content_stays_i
         missing.join("\n  - ")
     );
 
-    let sx = Instance::start(Backend::Sqlite);
+    // A mail intake domain, so the settings page offers the E-mail intake section.
+    let sx = Instance::start_with(
+        Backend::Sqlite,
+        Options {
+            config_toml: Some("[mail]\nintake_domain = \"intake.example.invalid\"\n".into()),
+            ..Options::default()
+        },
+    );
     sx.create_user("root", &["admin"], PASSWORD);
     let experts = ["ada", "grace"];
     for expert in experts {

@@ -1,7 +1,8 @@
 //! The mail intake through the real binary: `serve` with a `[mail]` intake domain and an SMTP
 //! relay, a maintainer who makes an intake address with `s-express mail address --new`, then
 //! `s-express mail deliver` fed forwarded series on standard input (as Postfix's pipe does)
-//! and `s-express mail maildir` over a Maildir (as after fetchmail), on SQLite and PostgreSQL.
+//! and `s-express mail maildir` over a Maildir (as after fetchmail), on SQLite and PostgreSQL;
+//! up to the hourly limit of cases by mail, past which messages are deferred (exit 75).
 //!
 //! The messages are the sx-forge fixtures (`crates/forge/tests/fixtures/mail/`), addressed to
 //! the address the instance made.
@@ -109,7 +110,7 @@ fn case_id(out: &Output) -> String {
 fn journey(backend: Backend) {
     let smtp = SmtpSink::start();
     let config = format!(
-        "[mail]\nintake_domain = \"intake.example.invalid\"\n\n\
+        "[mail]\nintake_domain = \"intake.example.invalid\"\nmax_cases_per_hour = 3\n\n\
          [notify]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\nsmtp_tls = \"none\"\n\
          smtp_from = \"S-Express <sx@example.org>\"\nallow_private_targets = true\n",
         smtp.port
@@ -353,7 +354,36 @@ fn journey(backend: Backend) {
         "{case}"
     );
 
-    // 7. A new address replaces the old one, which stops working at once.
+    // 7. The hourly limit (3 here): a fourth case by mail within the hour is deferred with
+    // EX_TEMPFAIL, saying from when; nothing is created and nothing is lost — a Maildir run
+    // leaves it in new/ for a later run.
+    let fourth = message("inline-thunderbird.eml", &address, "over-the-limit");
+    let out = mail(
+        &sx,
+        &["deliver", "--recipient", &address],
+        Some(fourth.as_bytes()),
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("already opened 3 cases by mail in the past hour")
+            && stderr.contains("it can be accepted from"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(case_count(&sx), 3);
+    drop_in("1708765300.M4P1.mx", &fourth);
+    let out = mail(&sx, &["maildir", maildir.path().to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 left for a later run"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(listing(&maildir.path().join("new")), ["1708765300.M4P1.mx"]);
+    assert_eq!(case_count(&sx), 3);
+
+    // 8. A new address replaces the old one, which stops working at once.
     let out = instance::run(&["mail", "address", "--new", "--json"], None, &env);
     assert!(out.status.success(), "{}", text(&out));
     let again = message("inline-thunderbird.eml", &address, "after-rotation");

@@ -44,6 +44,17 @@ pub struct ProjectRef {
     pub name: String,
 }
 
+impl From<sx_domain::ProjectSpec> for ProjectRef {
+    fn from(p: sx_domain::ProjectSpec) -> Self {
+        ProjectRef {
+            forge: p.forge,
+            host: p.host,
+            owner: p.owner,
+            name: p.name,
+        }
+    }
+}
+
 /// Input of `POST /api/v1/cases`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,16 +90,6 @@ pub struct CreatedCase {
     pub status: sx_domain::CaseStatus,
     /// Where to read it.
     pub url: String,
-}
-
-fn default_host(forge: Forge) -> &'static str {
-    match forge {
-        Forge::Github => "github.com",
-        Forge::Gitlab => "gitlab.com",
-        Forge::Forgejo => "codeberg.org",
-        Forge::Gitea => "gitea.com",
-        Forge::Email => "email",
-    }
 }
 
 fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
@@ -134,7 +135,7 @@ pub(crate) async fn project_for(
     let host = r
         .host
         .as_deref()
-        .unwrap_or(default_host(r.forge))
+        .unwrap_or(r.forge.default_host())
         .to_ascii_lowercase();
     check_host(&host)?;
     if let Some(found) = state

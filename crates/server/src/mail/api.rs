@@ -4,6 +4,9 @@
 //! only answer that shows it; afterwards only whether one exists, when it was made and last
 //! used are shown. The answer also says which sender address messages must come from (the
 //! caller's notification address) and whether everything needed is in place (`ready`).
+//!
+//! The handlers are thin: [`current`], [`make_new`] and [`remove`] do the work, and the
+//! E-mail intake section of `/settings` calls the same three.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -69,17 +72,23 @@ async fn view(
     })
 }
 
-/// `GET /api/v1/me/mail-intake`.
-pub async fn get(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<MailIntakeView>, ApiError> {
+/// The caller's intake address settings (without the address, which is shown only when made):
+/// `GET /api/v1/me/mail-intake` and the settings page.
+///
+/// # Errors
+/// When the store fails.
+pub async fn current(state: &AppState, caller: &Caller) -> Result<MailIntakeView, ApiError> {
     let intake = state.store.get_mail_intake(caller.user().id).await?;
-    Ok(Json(view(&state, &caller, intake.as_ref(), None).await?))
+    view(state, caller, intake.as_ref(), None).await
 }
 
-/// `POST /api/v1/me/mail-intake`: makes a new intake address (shown once), replacing the old.
-pub async fn create(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+/// Makes a new intake address for the caller, replacing the old one (which stops working at
+/// once); the answer is the only place the address appears: `POST /api/v1/me/mail-intake` and
+/// the settings page.
+///
+/// # Errors
+/// When the caller is not a maintainer, the instance has no mail intake, or the store fails.
+pub async fn make_new(state: &AppState, caller: &Caller) -> Result<MailIntakeView, ApiError> {
     let user = caller.user();
     require_role(user, Role::Maintainer)?;
     if state.config.mail.intake_domain.is_none() {
@@ -98,16 +107,38 @@ pub async fn create(State(state): State<AppState>, caller: Caller) -> Result<Res
     state.store.put_mail_intake(&intake).await?;
     tracing::info!(user = %user.id, "mail intake address made");
     let address = super::address(&state.config.mail, &token);
-    let body = view(&state, &caller, Some(&intake), address).await?;
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    view(state, caller, Some(&intake), address).await
 }
 
-/// `DELETE /api/v1/me/mail-intake`: removes the caller's intake address.
-pub async fn delete(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+/// Removes the caller's intake address: `DELETE /api/v1/me/mail-intake` and the settings page.
+///
+/// # Errors
+/// Not found when the caller has none; when the store fails.
+pub async fn remove(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
     let user = caller.user();
     if !state.store.delete_mail_intake(user.id).await? {
         return Err(ApiError::not_found("mail intake address"));
     }
     tracing::info!(user = %user.id, "mail intake address removed");
+    Ok(())
+}
+
+/// `GET /api/v1/me/mail-intake`.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<MailIntakeView>, ApiError> {
+    Ok(Json(current(&state, &caller).await?))
+}
+
+/// `POST /api/v1/me/mail-intake`: makes a new intake address (shown once), replacing the old.
+pub async fn create(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    let body = make_new(&state, &caller).await?;
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `DELETE /api/v1/me/mail-intake`: removes the caller's intake address.
+pub async fn delete(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    remove(&state, &caller).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

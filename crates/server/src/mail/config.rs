@@ -5,6 +5,7 @@
 //! | `intake_domain` | `S_EXPRESS_MAIL_INTAKE_DOMAIN` | none: no mail intake |
 //! | `intake_local_part` | `S_EXPRESS_MAIL_INTAKE_LOCAL_PART` | `submit` |
 //! | `max_message_bytes` | `S_EXPRESS_MAIL_MAX_MESSAGE_BYTES` | twice `max_change_bytes` plus 64 KiB (16 MiB + 64 KiB) |
+//! | `max_cases_per_hour` | `S_EXPRESS_MAIL_MAX_CASES_PER_HOUR` | 30 cases a user may open by mail in any hour (1–10000) |
 //!
 //! A maintainer's intake address is `<intake_local_part>+<token>@<intake_domain>`: the MTA
 //! must deliver every `<intake_local_part>+…` address of that domain to `s-express mail
@@ -24,6 +25,8 @@ pub struct MailLayer {
     pub intake_local_part: Option<String>,
     /// Largest accepted message, in bytes.
     pub max_message_bytes: Option<usize>,
+    /// Most cases one user may open by mail in any hour.
+    pub max_cases_per_hour: Option<u32>,
 }
 
 impl MailLayer {
@@ -35,13 +38,8 @@ impl MailLayer {
         match key {
             "MAIL_INTAKE_DOMAIN" => self.intake_domain = Some(value.trim().to_string()),
             "MAIL_INTAKE_LOCAL_PART" => self.intake_local_part = Some(value.trim().to_string()),
-            "MAIL_MAX_MESSAGE_BYTES" => {
-                self.max_message_bytes =
-                    Some(value.trim().parse().map_err(|e| ConfigError::Env {
-                        name: format!("S_EXPRESS_{key}"),
-                        message: format!("{e}"),
-                    })?);
-            }
+            "MAIL_MAX_MESSAGE_BYTES" => self.max_message_bytes = Some(number(key, value)?),
+            "MAIL_MAX_CASES_PER_HOUR" => self.max_cases_per_hour = Some(number(key, value)?),
             _ => {}
         }
         Ok(())
@@ -55,11 +53,29 @@ impl MailLayer {
                 intake_domain: h.intake_domain.or(l.intake_domain),
                 intake_local_part: h.intake_local_part.or(l.intake_local_part),
                 max_message_bytes: h.max_message_bytes.or(l.max_message_bytes),
+                max_cases_per_hour: h.max_cases_per_hour.or(l.max_cases_per_hour),
             }),
             (h, l) => h.or(l),
         }
     }
 }
+
+/// A number from the variable `S_EXPRESS_<key>`.
+fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    value.trim().parse().map_err(|e: T::Err| ConfigError::Env {
+        name: format!("S_EXPRESS_{key}"),
+        message: e.to_string(),
+    })
+}
+
+/// Default of [`MailConfig::max_cases_per_hour`].
+pub const DEFAULT_MAX_CASES_PER_HOUR: u32 = 30;
+
+/// Largest [`MailConfig::max_cases_per_hour`] accepted.
+pub const MAX_MAX_CASES_PER_HOUR: u32 = 10_000;
 
 /// The resolved mail intake settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,6 +86,9 @@ pub struct MailConfig {
     pub intake_local_part: String,
     /// Largest accepted message, in bytes.
     pub max_message_bytes: usize,
+    /// Most cases one user may open by mail in any hour (a sliding window); further messages
+    /// are deferred (`EX_TEMPFAIL`), so the MTA keeps them and tries again.
+    pub max_cases_per_hour: u32,
 }
 
 impl MailConfig {
@@ -126,10 +145,20 @@ impl MailConfig {
                 message: "must be between 1 KiB and 512 MiB".into(),
             });
         }
+        let max_cases_per_hour = layer
+            .max_cases_per_hour
+            .unwrap_or(DEFAULT_MAX_CASES_PER_HOUR);
+        if !(1..=MAX_MAX_CASES_PER_HOUR).contains(&max_cases_per_hour) {
+            return Err(ConfigError::Invalid {
+                field: "mail.max_cases_per_hour",
+                message: format!("must be between 1 and {MAX_MAX_CASES_PER_HOUR}"),
+            });
+        }
         Ok(MailConfig {
             intake_domain,
             intake_local_part,
             max_message_bytes,
+            max_cases_per_hour,
         })
     }
 }
@@ -140,6 +169,7 @@ impl Default for MailConfig {
             intake_domain: None,
             intake_local_part: "submit".into(),
             max_message_bytes: (16 << 20) + (64 << 10),
+            max_cases_per_hour: DEFAULT_MAX_CASES_PER_HOUR,
         }
     }
 }
@@ -189,5 +219,42 @@ mod tests {
         env.apply_env("MAIL_MAX_MESSAGE_BYTES", "4096").unwrap();
         assert_eq!(env.max_message_bytes, Some(4096));
         assert!(env.apply_env("MAIL_MAX_MESSAGE_BYTES", "big").is_err());
+    }
+
+    #[test]
+    fn the_hourly_case_limit_defaults_to_30_and_is_checked() {
+        assert_eq!(
+            MailConfig::resolve(None, 1 << 20)
+                .unwrap()
+                .max_cases_per_hour,
+            DEFAULT_MAX_CASES_PER_HOUR
+        );
+        let mut env = MailLayer::default();
+        env.apply_env("MAIL_MAX_CASES_PER_HOUR", " 5 ").unwrap();
+        assert_eq!(env.max_cases_per_hour, Some(5));
+        assert!(env.apply_env("MAIL_MAX_CASES_PER_HOUR", "-1").is_err());
+        let file = MailLayer {
+            max_cases_per_hour: Some(100),
+            ..MailLayer::default()
+        };
+        let merged = MailLayer::merge(Some(env), Some(file)).unwrap();
+        assert_eq!(
+            MailConfig::resolve(Some(merged), 1 << 20)
+                .unwrap()
+                .max_cases_per_hour,
+            5,
+            "the environment wins over the file"
+        );
+        for bad in [0, MAX_MAX_CASES_PER_HOUR + 1] {
+            let e = MailConfig::resolve(
+                Some(MailLayer {
+                    max_cases_per_hour: Some(bad),
+                    ..MailLayer::default()
+                }),
+                1 << 20,
+            )
+            .unwrap_err();
+            assert!(e.to_string().contains("max_cases_per_hour"), "{e}");
+        }
     }
 }

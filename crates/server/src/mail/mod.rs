@@ -33,11 +33,25 @@
 //! message and tries again. A message delivered twice (an MTA retry, a maildir run interrupted
 //! after the case was stored) is recognised by its sender and `Message-ID` and answered with
 //! the case it already became.
+//!
+//! ## Rate limit
+//!
+//! One user may open at most `[mail] max_cases_per_hour` cases by mail in any hour (default
+//! 30): a leaked intake address plus a forged sender, or a mail loop, must not flood the
+//! experts' queues. `s-express mail deliver` runs as one process per message, so the count
+//! comes from the store (the recorded deliveries, [`Store::mail_delivery_times`]), not from
+//! memory. A message over the limit is [`DeliveryError::RateLimited`]: a temporary failure
+//! (`EX_TEMPFAIL`), so the MTA keeps it and tries again, and nothing is lost; its text says
+//! the limit and from when the message can be accepted. The check comes after the duplicate
+//! check (a retried message that already became a case is still answered with its case) and
+//! before the message is parsed. Deliveries running at the same instant may each pass the
+//! check, so the limit can be exceeded by the number of parallel deliveries (the Postfix pipe
+//! transport in `docs/maintainers.md` runs 4 at a time).
 
 pub mod api;
 pub mod config;
 
-use sx_domain::{CaseId, Forge, Role, SuspicionLevel, User};
+use sx_domain::{CaseId, Forge, ProjectSpec, Role, SuspicionLevel, User};
 use sx_forge::mail::{Forwarded, MailError, MailLimits};
 use sx_store::{NotifySettings, SecretHash, Store, UserRecord};
 use time::OffsetDateTime;
@@ -106,6 +120,15 @@ pub enum DeliveryError {
     /// Not now (keep it and try again): the database or the configuration is not ready.
     #[error("{0}")]
     Unavailable(String),
+    /// Not now (keep it and try again): the account opened its most cases by mail for this
+    /// hour. `message` is safe to send back and says when to expect the message accepted.
+    #[error("{message}")]
+    RateLimited {
+        /// For the sender.
+        message: String,
+        /// The earliest instant a new case by mail is accepted for the account.
+        retry_at: OffsetDateTime,
+    },
 }
 
 impl DeliveryError {
@@ -131,7 +154,9 @@ impl DeliveryError {
             DeliveryError::Refused {
                 detail: Some(d), ..
             } => d,
-            DeliveryError::Refused { message, .. } | DeliveryError::Unavailable(message) => message,
+            DeliveryError::Refused { message, .. }
+            | DeliveryError::Unavailable(message)
+            | DeliveryError::RateLimited { message, .. } => message,
         }
     }
 
@@ -279,6 +304,8 @@ pub async fn deliver(
             url: case_url(state, case_id),
         });
     }
+    let now = OffsetDateTime::now_utc();
+    check_rate(state, &user, now).await?;
     let limits_for_parse = limits.clone();
     let bytes = raw.to_vec();
     let forwarded = tokio::task::spawn_blocking(move || {
@@ -288,7 +315,6 @@ pub async fn deliver(
     .map_err(|e| DeliveryError::Unavailable(format!("temporary failure: {e}")))?
     .map_err(|e: MailError| DeliveryError::refused(e))?;
     let project_ref = project_of(&forwarded)?;
-    let now = OffsetDateTime::now_utc();
     let project = crate::api::cases::project_for(state, &project_ref, &user, now)
         .await
         .map_err(DeliveryError::from_api)?;
@@ -331,6 +357,52 @@ pub async fn deliver(
         project: project.full_name(),
         patches,
         files,
+    })
+}
+
+/// The window [`MailConfig::max_cases_per_hour`] counts in.
+pub const RATE_WINDOW: time::Duration = time::Duration::HOUR;
+
+/// When a user whose latest cases by mail arrived at `times` (newest first, none older than
+/// `window`) may open another: `None` for at once, else when the `max`-th newest of them
+/// leaves the window.
+#[must_use]
+pub fn next_allowed(
+    times: &[OffsetDateTime],
+    max: u32,
+    window: time::Duration,
+) -> Option<OffsetDateTime> {
+    let index = usize::try_from(max).ok()?.checked_sub(1)?;
+    times.get(index).map(|t| *t + window)
+}
+
+/// Refuses for now when `user` already opened `max_cases_per_hour` cases by mail in the past
+/// hour (see the module docs).
+async fn check_rate(
+    state: &AppState,
+    user: &User,
+    now: OffsetDateTime,
+) -> Result<(), DeliveryError> {
+    let max = state.config.mail.max_cases_per_hour;
+    let times = state
+        .store
+        .mail_delivery_times(user.id, now - RATE_WINDOW, max)
+        .await
+        .map_err(DeliveryError::store)?;
+    let Some(retry_at) = next_allowed(&times, max, RATE_WINDOW) else {
+        return Ok(());
+    };
+    tracing::warn!(user = %user.id, max, retry_at = %retry_at, "mail deferred: the account reached its hourly limit of cases by mail");
+    // Whole minutes, rounded up: the time said is never too early.
+    let shown = crate::pages::format_time(retry_at + time::Duration::MINUTE);
+    let wait = ((retry_at - now).whole_seconds() + 59) / 60;
+    Err(DeliveryError::RateLimited {
+        message: format!(
+            "temporary failure: this account already opened {max} cases by mail in the past \
+             hour, the most this S-Express instance accepts (mail.max_cases_per_hour); the \
+             message is kept and tried again later; it can be accepted from {shown} (in about {wait} minutes)"
+        ),
+        retry_at,
     })
 }
 
@@ -459,41 +531,12 @@ fn list_project(list_id: &str) -> Option<ProjectRef> {
     })
 }
 
-/// Parses a `Project:` value: `OWNER/NAME` (GitHub), `FORGE:OWNER/NAME` or
-/// `FORGE:HOST/OWNER/NAME` — the forms `s-express submit --project` takes.
+/// Parses a `Project:` value with [`ProjectSpec::parse`], the parser of `s-express submit
+/// --project` and the web form.
 fn parse_project(spec: &str) -> Result<ProjectRef, String> {
-    let bad = || {
-        format!(
-            "`Project: {}` is not a project; write FORGE:OWNER/NAME or FORGE:HOST/OWNER/NAME, \
-             e.g. `Project: github:acme/widget` (forges: github, gitlab, forgejo, gitea, email)",
-            spec.chars().take(100).collect::<String>()
-        )
-    };
-    let (forge, rest) = match spec.split_once(':') {
-        Some((f, rest)) => (
-            f.trim()
-                .to_ascii_lowercase()
-                .parse::<Forge>()
-                .map_err(|_| bad())?,
-            rest,
-        ),
-        None => (Forge::Github, spec),
-    };
-    let parts: Vec<&str> = rest.trim().trim_matches('/').split('/').collect();
-    let (host, owner, name) = match parts.as_slice() {
-        [owner, name] => (None, *owner, *name),
-        [host, owner, name] => (Some((*host).to_ascii_lowercase()), *owner, *name),
-        _ => return Err(bad()),
-    };
-    if owner.is_empty() || name.is_empty() {
-        return Err(bad());
-    }
-    Ok(ProjectRef {
-        forge,
-        host,
-        owner: owner.to_string(),
-        name: name.trim_end_matches(".git").to_string(),
-    })
+    ProjectSpec::parse(spec, None)
+        .map(ProjectRef::from)
+        .map_err(|e| format!("the `Project:` line: {e}"))
 }
 
 #[cfg(test)]
@@ -557,6 +600,20 @@ mod tests {
     }
 
     #[test]
+    fn a_new_case_is_allowed_until_the_limit_and_then_when_the_oldest_counted_leaves_the_hour() {
+        let t = |m: i64| {
+            OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap() + time::Duration::minutes(m)
+        };
+        let newest_first = [t(50), t(30), t(10)];
+        assert_eq!(next_allowed(&newest_first, 4, RATE_WINDOW), None);
+        assert_eq!(next_allowed(&newest_first, 3, RATE_WINDOW), Some(t(70)));
+        // More counted than the limit (deliveries at the same instant): the limit-th newest
+        // decides, so one of them must age out first.
+        assert_eq!(next_allowed(&newest_first, 2, RATE_WINDOW), Some(t(90)));
+        assert_eq!(next_allowed(&[], 1, RATE_WINDOW), None);
+    }
+
+    #[test]
     fn projects_come_from_the_project_line_or_the_list_id() {
         let p = parse_project("github:tukaani-project/xz").unwrap();
         assert_eq!(
@@ -567,7 +624,12 @@ mod tests {
         assert_eq!(p.host.as_deref(), Some("git.example.invalid"));
         assert_eq!(p.name, "widget");
         assert_eq!(parse_project("acme/widget").unwrap().forge, Forge::Github);
-        assert!(parse_project("svn:acme/widget").is_err());
+        let e = parse_project("svn:acme/widget").unwrap_err();
+        assert!(
+            e.starts_with("the `Project:` line: \"svn:acme/widget\" is not a project")
+                && e.contains("FORGE:OWNER/NAME"),
+            "{e}"
+        );
         assert!(parse_project("widget").is_err());
         let p = list_project("linux-kernel.vger.kernel.org").unwrap();
         assert_eq!(

@@ -1,9 +1,10 @@
 //! Accounts in the browser: `/login`, `/logout`, `/register` (maintainers), `/invite/{token}`
 //! (experts and coordinators) and `/settings` (password, API tokens, notification
-//! preferences).
+//! preferences, the e-mail intake address).
 //!
 //! Each form calls the JSON API's own handler (`api::session::login`, `api::users::register`,
-//! `api::users::accept`, `api::tokens::*`, `notify::api::{get, put}`), so rate limits,
+//! `api::users::accept`, `api::tokens::*`, `notify::api::{get, put}`,
+//! `mail::api::{current, make_new, remove}`), so rate limits,
 //! password policy, address and webhook checks and timing-safe comparisons are the API's; the
 //! page only adds the form's CSRF check and turns the answer into a redirect or an inline
 //! error.
@@ -405,11 +406,35 @@ pub struct NotifyView {
     email_delivery: bool,
 }
 
-/// What a settings form just produced that is shown once: a token or a webhook secret.
+/// What a settings form just produced that is shown once: a token, a webhook secret or an
+/// intake address.
 #[derive(Debug, Default)]
 pub struct Secrets {
     token: Option<String>,
     webhook: Option<String>,
+    mail_address: Option<String>,
+}
+
+/// The e-mail intake section (maintainers only), from `GET /api/v1/me/mail-intake`'s function.
+#[derive(Debug)]
+pub struct MailIntakeSection {
+    available: bool,
+    address_set: bool,
+    created: String,
+    last_used: String,
+    sender: Option<String>,
+}
+
+impl From<crate::mail::api::MailIntakeView> for MailIntakeSection {
+    fn from(v: crate::mail::api::MailIntakeView) -> Self {
+        MailIntakeSection {
+            available: v.available,
+            address_set: v.address_set,
+            created: v.created_at.map(format_time).unwrap_or_default(),
+            last_used: v.last_used_at.map_or_else(|| "never".into(), format_time),
+            sender: v.sender,
+        }
+    }
 }
 
 /// The settings page.
@@ -424,8 +449,10 @@ pub struct SettingsPage {
     error: Option<String>,
     new_token: Option<String>,
     new_webhook_secret: Option<String>,
+    new_mail_address: Option<String>,
     tokens: Vec<TokenRow>,
     notify: NotifyView,
+    mail: Option<MailIntakeSection>,
     min_password: usize,
 }
 
@@ -442,6 +469,9 @@ fn settings_notice(done: &str) -> Option<&'static str> {
         "password" => Some("Your password was changed."),
         "token-revoked" => Some("The token was revoked; it no longer works."),
         "notifications" => Some("Your notification preferences were saved."),
+        "mail-intake-removed" => {
+            Some("Your intake address was removed; mail sent to it is refused from now on.")
+        }
         _ => None,
     }
 }
@@ -499,6 +529,11 @@ async fn settings_page(
         .0;
     // Nothing saved yet: the boxes show what saving would choose (the API's defaults).
     let notify = notify_view(notify, stored.is_none());
+    let mail = if user.has_role(sx_domain::Role::Maintainer) {
+        Some(crate::mail::api::current(state, &caller).await?.into())
+    } else {
+        None
+    };
     let tokens = api::tokens::list(State(state.clone()), caller).await?.0;
     let tokens = tokens
         .into_iter()
@@ -520,8 +555,10 @@ async fn settings_page(
         error,
         new_token: secrets.token,
         new_webhook_secret: secrets.webhook,
+        new_mail_address: secrets.mail_address,
         tokens,
         notify,
+        mail,
         min_password: accounts::MIN_PASSWORD_CHARS,
     })
 }
@@ -641,8 +678,8 @@ pub async fn save_notifications(
         Ok(Json(saved)) => match saved.webhook_secret {
             Some(secret) => {
                 let secrets = Secrets {
-                    token: None,
                     webhook: Some(secret),
+                    ..Secrets::default()
                 };
                 let page = settings_page(
                     &state,
@@ -719,7 +756,7 @@ pub async fn create_token(
                 .to_string();
             let secrets = Secrets {
                 token: Some(secret),
-                webhook: None,
+                ..Secrets::default()
             };
             let page = settings_page(&state, &visitor, None, None, secrets).await?;
             Ok(render(&visitor, StatusCode::CREATED, &page))
@@ -744,4 +781,47 @@ pub async fn revoke_token(
     visitor.verify(&form.csrf)?;
     api::tokens::revoke(State(state), caller, crate::error::Path(id)).await?;
     Ok(see_other(&visitor, "/settings?done=token-revoked"))
+}
+
+/// `POST /settings/mail-intake`: makes a new intake address through the API's function and
+/// shows it once (this answer is the only place it appears, and like every page it is
+/// `no-store`); the old address stops working at once.
+pub async fn new_mail_intake(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    PageForm(form): PageForm<CsrfOnly>,
+) -> Result<Response, PageError> {
+    let caller = visitor.require()?.clone();
+    visitor.verify(&form.csrf)?;
+    match crate::mail::api::make_new(&state, &caller).await {
+        Ok(made) => {
+            let secrets = Secrets {
+                mail_address: made.address,
+                ..Secrets::default()
+            };
+            let page = settings_page(&state, &visitor, None, None, secrets).await?;
+            Ok(render(&visitor, StatusCode::CREATED, &page))
+        }
+        Err(e) => {
+            let status = e.code.status();
+            let page =
+                settings_page(&state, &visitor, None, Some(e.message), Secrets::default()).await?;
+            Ok(render(&visitor, status, &page))
+        }
+    }
+}
+
+/// `POST /settings/mail-intake/remove`: removes the intake address through the API's function.
+pub async fn remove_mail_intake(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    PageForm(form): PageForm<CsrfOnly>,
+) -> Result<Response, PageError> {
+    let caller = visitor.require()?.clone();
+    visitor.verify(&form.csrf)?;
+    crate::mail::api::remove(&state, &caller).await?;
+    Ok(see_other(
+        &visitor,
+        "/settings?done=mail-intake-removed#mail-intake",
+    ))
 }

@@ -69,6 +69,11 @@ pub fn router() -> Router<AppState> {
         .route("/settings/tokens", post(account::create_token))
         .route("/settings/tokens/{id}/revoke", post(account::revoke_token))
         .route("/settings/notifications", post(account::save_notifications))
+        .route("/settings/mail-intake", post(account::new_mail_intake))
+        .route(
+            "/settings/mail-intake/remove",
+            post(account::remove_mail_intake),
+        )
         .route("/submit", get(submit::form).post(submit::submit))
         .route("/cases", get(lists::published))
         .route("/cases/{id}", get(case::show))

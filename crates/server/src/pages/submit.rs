@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use sx_domain::{Forge, Role};
+use sx_domain::{Forge, ProjectSpec, Role};
 use sx_store::Store;
 
 use crate::AppState;
@@ -21,7 +21,7 @@ use crate::pages::{Nav, PageError, Shell, json_of, render, see_other};
 const MAX_SUGGESTIONS: u32 = 200;
 
 /// What the form holds (sent back with an error, so nothing typed is lost).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct SubmitFields {
     forge: String,
     host: String,
@@ -187,24 +187,21 @@ fn request_of(f: &SubmitFields) -> Result<api::cases::CreateCase, ApiError> {
         .forge
         .parse()
         .map_err(|_| ApiError::invalid("choose the forge the project lives on"))?;
-    let (owner, name) = f
-        .project
-        .trim()
-        .trim_end_matches('/')
-        .split_once('/')
-        .ok_or_else(|| ApiError::invalid("name the project as owner/name, e.g. acme/widget"))?;
+    // The parser of `s-express submit --project` and the `Project:` line of a forwarded mail:
+    // `owner/name` with the forge chosen in the menu, or any of its other forms.
+    let mut project: api::cases::ProjectRef = ProjectSpec::parse(&f.project, Some(forge))
+        .map_err(|e| ApiError::invalid(e.to_string()))?
+        .into();
+    if let Some(host) = optional(&f.host) {
+        project.host = Some(host);
+    }
     let suspicion = f
         .suspicion
         .trim()
         .parse::<u8>()
         .map_err(|_| ApiError::invalid("choose how suspicious the change looks, 1 to 5"))?;
     Ok(api::cases::CreateCase {
-        project: api::cases::ProjectRef {
-            forge,
-            host: optional(&f.host),
-            owner: owner.trim().to_string(),
-            name: name.trim().to_string(),
-        },
+        project,
         diff: f.diff.clone(),
         concern: f.concern.trim().to_string(),
         suspicion,
@@ -275,10 +272,30 @@ mod tests {
         assert_eq!(r.project.forge, Forge::Gitlab);
         assert_eq!(r.tags, vec!["ci", "install-hook"]);
         assert_eq!(r.suspicion, 4);
+        // The other written forms work too; the host field names a self-hosted forge.
+        let named = SubmitFields {
+            project: "forgejo:acme/widget.git".into(),
+            host: " git.example.org ".into(),
+            ..f.clone()
+        };
+        let r = request_of(&named).unwrap();
+        assert_eq!(
+            (
+                r.project.forge,
+                r.project.host.as_deref(),
+                r.project.name.as_str()
+            ),
+            (Forge::Forgejo, Some("git.example.org"), "widget")
+        );
         let bad = SubmitFields {
             project: "widget".into(),
             ..f
         };
-        assert!(request_of(&bad).is_err());
+        let e = request_of(&bad).unwrap_err();
+        assert!(
+            e.message.contains("\"widget\" is not a project") && e.message.contains("OWNER/NAME"),
+            "the shared parser's message: {}",
+            e.message
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! The mail intake in process: `/api/v1/me/mail-intake` and [`sx_server::mail::deliver`] on a
-//! store, with the forwarded-mail fixtures of sx-forge (`crates/forge/tests/fixtures/mail/`).
+//! The mail intake in process: `/api/v1/me/mail-intake`, the E-mail intake section of
+//! `/settings`, and [`sx_server::mail::deliver`] on a store (with its hourly limit), with the
+//! forwarded-mail fixtures of sx-forge (`crates/forge/tests/fixtures/mail/`).
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -8,6 +9,7 @@ use sx_server::mail::config::MailLayer;
 use sx_server::mail::{Delivered, DeliveryError, Envelope, NOT_AUTHORIZED, deliver};
 use sx_store::Store;
 
+use crate::pages::Browser;
 use crate::util::{TestApp, TestUser};
 
 crate::both_backends!(
@@ -15,15 +17,23 @@ crate::both_backends!(
     without_an_intake_domain_no_address_is_made,
     a_forwarded_series_from_the_registered_sender_becomes_one_case,
     forged_senders_and_unknown_addresses_are_refused_alike_and_create_nothing,
+    a_sender_over_the_hourly_limit_is_deferred_with_the_time_to_retry_and_nothing_is_lost,
+    the_settings_page_makes_shows_once_and_removes_the_intake_address,
+    the_settings_page_says_when_there_is_no_intake_and_hides_it_from_non_maintainers,
 );
 
 const SENDER: &str = "lasse@maint.example.invalid";
 const FIXTURE_ADDRESS: &str = "submit+aaaabbbbccccddddeeeeffffgggghhhh@intake.example.invalid";
 
 async fn app() -> TestApp {
+    app_with_limit(None).await
+}
+
+async fn app_with_limit(max_cases_per_hour: Option<u32>) -> TestApp {
     TestApp::with(ConfigLayer {
         mail: Some(MailLayer {
             intake_domain: Some("intake.example.invalid".into()),
+            max_cases_per_hour,
             ..MailLayer::default()
         }),
         ..ConfigLayer::default()
@@ -272,4 +282,230 @@ async fn forged_senders_and_unknown_addresses_are_refused_alike_and_create_nothi
         deliver(&app.state, &raw, &Envelope::default()).await,
         Ok(Delivered::Created { .. })
     ));
+}
+
+/// The Thunderbird fixture to `address` with its own `Message-ID`.
+fn numbered(address: &str, n: &str) -> Vec<u8> {
+    String::from_utf8(fixture("inline-thunderbird.eml", address))
+        .unwrap()
+        .replace("<fwd-1@", &format!("<fwd-limit-{n}@"))
+        .into_bytes()
+}
+
+async fn a_sender_over_the_hourly_limit_is_deferred_with_the_time_to_retry_and_nothing_is_lost() {
+    let app = app_with_limit(Some(2)).await;
+    let lasse = app.maintainer("lasse").await;
+    set_email(&app, &lasse, SENDER).await;
+    let address = new_address(&app, &lasse).await["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let created = |d: Result<Delivered, DeliveryError>| match d {
+        Ok(Delivered::Created { case_id, .. }) => case_id,
+        other => panic!("{other:?}"),
+    };
+    let first = created(deliver(&app.state, &numbered(&address, "a"), &Envelope::default()).await);
+    // Cases opened by mail more than an hour ago do not count.
+    let old = time::OffsetDateTime::now_utc() - time::Duration::minutes(61);
+    for n in 0..3 {
+        let key = sx_store::SecretHash::of(&format!("an old message {n}"));
+        assert!(
+            app.state
+                .store
+                .record_mail_delivery(key, lasse.user.id, first, old - time::Duration::minutes(n))
+                .await
+                .unwrap()
+        );
+    }
+    created(deliver(&app.state, &numbered(&address, "b"), &Envelope::default()).await);
+
+    let third = numbered(&address, "c");
+    let deferred = deliver(&app.state, &third, &Envelope::default()).await;
+    let Err(DeliveryError::RateLimited { message, retry_at }) = deferred else {
+        panic!("the third case within the hour is deferred: {deferred:?}");
+    };
+    let counted = app
+        .state
+        .store
+        .mail_delivery_times(
+            lasse.user.id,
+            time::OffsetDateTime::now_utc() - sx_server::mail::RATE_WINDOW,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(counted.len(), 2, "{counted:?}");
+    assert_eq!(
+        retry_at,
+        counted[1] + time::Duration::HOUR,
+        "accepted again when the older of the two leaves the hour"
+    );
+    assert!(
+        message.starts_with("temporary failure")
+            && message.contains("already opened 2 cases by mail in the past hour")
+            && message.contains("mail.max_cases_per_hour")
+            && message.contains("it can be accepted from 20"),
+        "{message}"
+    );
+    let projects = app.state.store.list_projects(None, 10).await.unwrap();
+    let cases = app
+        .state
+        .store
+        .list_project_cases(projects[0].value.id, 10)
+        .await
+        .unwrap();
+    assert_eq!(cases.len(), 2, "the deferred message created nothing");
+    // A retry of a message that already became a case is still answered with its case.
+    assert!(matches!(
+        deliver(&app.state, &numbered(&address, "a"), &Envelope::default()).await,
+        Ok(Delivered::AlreadyReceived { case_id, .. }) if case_id == first
+    ));
+    // The limit is per account: another maintainer's mail is accepted.
+    let vic = app.maintainer("vic").await;
+    set_email(&app, &vic, "vic@maint.example.invalid").await;
+    let vic_address = new_address(&app, &vic).await["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let from_vic = String::from_utf8(numbered(&vic_address, "v"))
+        .unwrap()
+        .replace(SENDER, "vic@maint.example.invalid")
+        .replace("Project: github:tukaani-project/xz", "Project: github:vic/widget");
+    created(deliver(&app.state, from_vic.as_bytes(), &Envelope::default()).await);
+    // The deferred message, tried again once the limit allows it (here: a higher limit stands
+    // in for the hour passing), becomes a case like any other: nothing was lost.
+    let mut later = app.state.clone();
+    let mut config = (*later.config).clone();
+    config.mail.max_cases_per_hour = 3;
+    later.config = std::sync::Arc::new(config);
+    created(deliver(&later, &third, &Envelope::default()).await);
+}
+
+async fn the_settings_page_makes_shows_once_and_removes_the_intake_address() {
+    let app = app().await;
+    let lasse = app.maintainer("lasse").await;
+    let mut b = Browser::signed_in(&app, &lasse.user).await;
+    let page = b.get("/settings").await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_html();
+    assert_eq!(page.text("#mail-intake h2"), "E-mail intake");
+    assert!(
+        page.text("#mail-intake-no-sender")
+            .contains("you have no notification address"),
+        "{}",
+        page.text("#mail-intake")
+    );
+    assert_eq!(
+        page.attr("#mail-intake-no-sender a", "href").as_deref(),
+        Some("#notifications")
+    );
+    assert!(page.text("#mail-intake-facts").contains("none yet"));
+    assert_eq!(page.count("#mail-intake-remove"), 0);
+    let csrf = page.csrf();
+
+    // Without the form's token nothing is made.
+    let forged = b.post("/settings/mail-intake", &[("csrf", "forged")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.state
+            .store
+            .get_mail_intake(lasse.user.id)
+            .await
+            .unwrap(),
+        None
+    );
+
+    let made = b.post("/settings/mail-intake", &[("csrf", &csrf)]).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    made.assert_html();
+    let address = made.text("#new-mail-intake code.secret");
+    assert!(
+        address.starts_with("submit+") && address.ends_with("@intake.example.invalid"),
+        "{address}"
+    );
+    assert!(made.text("#mail-intake-facts").contains("never"));
+    assert_eq!(made.count("#mail-intake-remove"), 1);
+    // The same function as the API's: the API sees the address, and never shows it again.
+    let shown = lasse.get(&app, "/api/v1/me/mail-intake").await.json;
+    assert_eq!(shown["address_set"], true);
+    let page = b.get("/settings").await;
+    assert_eq!(page.count("#new-mail-intake"), 0);
+    assert!(!page.body.contains(&address), "shown once");
+
+    // With a notification address the warning goes and mail to the address becomes a case;
+    // the page shows when the address was last used.
+    set_email(&app, &lasse, SENDER).await;
+    let page = b.get("/settings").await;
+    assert_eq!(page.count("#mail-intake-no-sender"), 0);
+    assert!(page.text("#mail-intake-facts").contains(SENDER));
+    let raw = fixture("inline-thunderbird.eml", &address);
+    assert!(matches!(
+        deliver(&app.state, &raw, &Envelope::default()).await,
+        Ok(Delivered::Created { .. })
+    ));
+    let page = b.get("/settings").await;
+    let facts = page.texts("#mail-intake-facts dd");
+    assert_eq!(facts.len(), 3, "{facts:?}");
+    assert!(facts[1].ends_with("UTC"), "last used: {facts:?}");
+
+    // Removing it: the address no longer works.
+    let removed = b
+        .post("/settings/mail-intake/remove", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        removed.location(),
+        "/settings?done=mail-intake-removed#mail-intake"
+    );
+    let page = b.get("/settings?done=mail-intake-removed").await;
+    assert!(
+        page.text("[role=status]")
+            .contains("intake address was removed")
+    );
+    assert!(page.text("#mail-intake-facts").contains("none yet"));
+    assert_eq!(
+        app.state
+            .store
+            .get_mail_intake(lasse.user.id)
+            .await
+            .unwrap(),
+        None
+    );
+    let again = String::from_utf8(raw)
+        .unwrap()
+        .replace("<fwd-1@", "<fwd-1-again@");
+    assert!(matches!(
+        deliver(&app.state, again.as_bytes(), &Envelope::default()).await,
+        Err(DeliveryError::Refused { message, .. }) if message == NOT_AUTHORIZED
+    ));
+}
+
+async fn the_settings_page_says_when_there_is_no_intake_and_hides_it_from_non_maintainers() {
+    let bare = TestApp::new().await;
+    let lasse = bare.maintainer("lasse").await;
+    let mut b = Browser::signed_in(&bare, &lasse.user).await;
+    let page = b.get("/settings").await;
+    assert!(
+        page.text("#mail-intake").contains("has no e-mail intake"),
+        "{}",
+        page.text("#mail-intake")
+    );
+    assert_eq!(page.count("#mail-intake form"), 0);
+    // Made anyway (a form kept open from before): the API's refusal, on the page.
+    let r = b
+        .post("/settings/mail-intake", &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.text("#form-error").contains("no mail intake"));
+
+    let with_intake = app().await;
+    let eve = with_intake.expert("eve").await;
+    let mut b = Browser::signed_in(&with_intake, &eve.user).await;
+    let page = b.get("/settings").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.count("#mail-intake"), 0, "experts forward no changes");
+    let r = b
+        .post("/settings/mail-intake", &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
