@@ -747,27 +747,36 @@ pub async fn create_token(
         }
         Err(e) => Err(e),
     };
-    match created {
+    let outcome = match created {
         Ok(answer) => {
             let body: serde_json::Value = crate::pages::json_of(answer).await?;
             let secret = body["token_secret"]
                 .as_str()
                 .unwrap_or_default()
                 .to_string();
-            let secrets = Secrets {
+            Ok(Secrets {
                 token: Some(secret),
                 ..Secrets::default()
-            };
-            let page = settings_page(&state, &visitor, None, None, secrets).await?;
-            Ok(render(&visitor, StatusCode::CREATED, &page))
+            })
         }
-        Err(e) => {
-            let status = e.code.status();
-            let page =
-                settings_page(&state, &visitor, None, Some(e.message), Secrets::default()).await?;
-            Ok(render(&visitor, status, &page))
-        }
-    }
+        Err(e) => Err(e),
+    };
+    shown_once(&state, &visitor, outcome).await
+}
+
+/// The settings page answering a form that made a secret: the secret shown once (`201`), or
+/// the API's refusal inline with its status.
+async fn shown_once(
+    state: &AppState,
+    visitor: &Visitor,
+    outcome: Result<Secrets, ApiError>,
+) -> Result<Response, PageError> {
+    let (status, error, secrets) = match outcome {
+        Ok(secrets) => (StatusCode::CREATED, None, secrets),
+        Err(e) => (e.code.status(), Some(e.message), Secrets::default()),
+    };
+    let page = settings_page(state, visitor, None, error, secrets).await?;
+    Ok(render(visitor, status, &page))
 }
 
 /// `POST /settings/tokens/{id}/revoke`.
@@ -793,22 +802,13 @@ pub async fn new_mail_intake(
 ) -> Result<Response, PageError> {
     let caller = visitor.require()?.clone();
     visitor.verify(&form.csrf)?;
-    match crate::mail::api::make_new(&state, &caller).await {
-        Ok(made) => {
-            let secrets = Secrets {
-                mail_address: made.address,
-                ..Secrets::default()
-            };
-            let page = settings_page(&state, &visitor, None, None, secrets).await?;
-            Ok(render(&visitor, StatusCode::CREATED, &page))
-        }
-        Err(e) => {
-            let status = e.code.status();
-            let page =
-                settings_page(&state, &visitor, None, Some(e.message), Secrets::default()).await?;
-            Ok(render(&visitor, status, &page))
-        }
-    }
+    let outcome = crate::mail::api::make_new(&state, &caller)
+        .await
+        .map(|made| Secrets {
+            mail_address: made.address,
+            ..Secrets::default()
+        });
+    shown_once(&state, &visitor, outcome).await
 }
 
 /// `POST /settings/mail-intake/remove`: removes the intake address through the API's function.

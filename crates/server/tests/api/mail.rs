@@ -370,7 +370,10 @@ async fn a_sender_over_the_hourly_limit_is_deferred_with_the_time_to_retry_and_n
     let from_vic = String::from_utf8(numbered(&vic_address, "v"))
         .unwrap()
         .replace(SENDER, "vic@maint.example.invalid")
-        .replace("Project: github:tukaani-project/xz", "Project: github:vic/widget");
+        .replace(
+            "Project: github:tukaani-project/xz",
+            "Project: github:vic/widget",
+        );
     created(deliver(&app.state, from_vic.as_bytes(), &Envelope::default()).await);
     // The deferred message, tried again once the limit allows it (here: a higher limit stands
     // in for the hour passing), becomes a case like any other: nothing was lost.
