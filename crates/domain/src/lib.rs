@@ -82,6 +82,7 @@
 mod macros;
 
 pub mod assessment;
+pub mod audit;
 pub mod case;
 pub mod change;
 pub mod comment;
@@ -104,6 +105,9 @@ pub mod tlp;
 pub mod user;
 
 pub use assessment::*;
+pub use audit::{
+    AuditAction, AuditActor, AuditEvent, AuditTarget, ParseAuditActorError, ParseAuditTargetError,
+};
 pub use case::*;
 pub use change::*;
 pub use comment::*;

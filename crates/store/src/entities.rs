@@ -93,6 +93,133 @@ macro_rules! entity_helpers {
             }
         }
 
+        // ---- writes shared by the plain and the audited methods (see `crate::audit`) ----
+        async fn insert_new_user(conn: &mut Conn, user: &User, password_hash: Option<&str>) -> StoreResult<()> {
+            let handle = sx_domain::normalize_identity(&user.handle);
+            if handle.is_empty() {
+                return Err(StoreError::Invalid("a user needs a non-empty handle".into()));
+            }
+            sqlx::query(
+                "INSERT INTO users (id, handle_norm, password_hash, disabled, doc, version, created_at) \
+                 VALUES ($1, $2, $3, FALSE, $4, 1, $5)",
+            )
+            .bind(user.id.0)
+            .bind(&handle)
+            .bind(password_hash)
+            .bind(Json(user))
+            .bind(DbTime(user.created_at))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| StoreError::unique(e, "user", &user.handle))?;
+            Ok(())
+        }
+
+        async fn write_user(conn: &mut Conn, user: &User, expected_version: i64) -> StoreResult<i64> {
+            let r = sqlx::query(
+                "UPDATE users SET handle_norm = $3, doc = $4, version = version + 1 WHERE id = $1 AND version = $2",
+            )
+            .bind(user.id.0)
+            .bind(expected_version)
+            .bind(sx_domain::normalize_identity(&user.handle))
+            .bind(Json(user))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| StoreError::unique(e, "user", &user.handle))?;
+            if r.rows_affected() == 0 {
+                return Err(stale_or_missing(conn, "SELECT 1 FROM users WHERE id = $1", "user", user.id.0, expected_version)
+                    .await);
+            }
+            Ok(expected_version + 1)
+        }
+
+        async fn write_user_disabled(conn: &mut Conn, id: UserId, disabled: bool) -> StoreResult<()> {
+            let r = sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
+                .bind(id.0)
+                .bind(disabled)
+                .execute(&mut *conn)
+                .await?;
+            if r.rows_affected() == 0 {
+                return Err(StoreError::not_found("user", id));
+            }
+            if disabled {
+                // A disabled user is logged out everywhere at once.
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.0).execute(&mut *conn).await?;
+            }
+            Ok(())
+        }
+
+        async fn insert_api_token(conn: &mut Conn, token: &ApiToken) -> StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO api_tokens (token_hash, user_id, name, scopes, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(token.token_hash.0.to_vec())
+            .bind(token.user_id.0)
+            .bind(&token.name)
+            .bind(Json(&token.scopes))
+            .bind(DbTime(token.created_at))
+            .bind(token.expires_at.map(DbTime))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| StoreError::unique(e, "api token", &token.name))?;
+            Ok(())
+        }
+
+        async fn insert_invitation(conn: &mut Conn, invitation: &Invitation) -> StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO invitations (token_hash, email, roles, subgroup_id, invited_by, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(invitation.token_hash.0.to_vec())
+            .bind(&invitation.email)
+            .bind(Json(&invitation.roles))
+            .bind(invitation.subgroup_id.map(|s| s.0))
+            .bind(invitation.invited_by.map(|u| u.0))
+            .bind(DbTime(invitation.created_at))
+            .bind(DbTime(invitation.expires_at))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| StoreError::unique(e, "invitation", &invitation.email))?;
+            Ok(())
+        }
+
+        async fn insert_subgroup(conn: &mut Conn, subgroup: &Subgroup) -> StoreResult<()> {
+            sqlx::query("INSERT INTO subgroups (id, slug, doc, version) VALUES ($1, $2, $3, 1)")
+                .bind(subgroup.id.0)
+                .bind(&subgroup.slug)
+                .bind(Json(subgroup))
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| StoreError::unique(e, "subgroup", &subgroup.slug))?;
+            write_members(conn, subgroup).await?;
+            Ok(())
+        }
+
+        async fn write_subgroup(conn: &mut Conn, subgroup: &Subgroup, expected_version: i64) -> StoreResult<i64> {
+            let r = sqlx::query(
+                "UPDATE subgroups SET slug = $3, doc = $4, version = version + 1 WHERE id = $1 AND version = $2",
+            )
+            .bind(subgroup.id.0)
+            .bind(expected_version)
+            .bind(&subgroup.slug)
+            .bind(Json(subgroup))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| StoreError::unique(e, "subgroup", &subgroup.slug))?;
+            if r.rows_affected() == 0 {
+                return Err(stale_or_missing(
+                    conn,
+                    "SELECT 1 FROM subgroups WHERE id = $1",
+                    "subgroup",
+                    subgroup.id.0,
+                    expected_version,
+                )
+                .await);
+            }
+            write_members(conn, subgroup).await?;
+            Ok(expected_version + 1)
+        }
+
         async fn write_maintainers(conn: &mut Conn, project: &Project) -> StoreResult<()> {
             sqlx::query("DELETE FROM project_maintainers WHERE project_id = $1")
                 .bind(project.id.0)
@@ -435,22 +562,9 @@ macro_rules! entity_methods {
 
         // ---- users and credentials ----
         async fn create_user(&self, user: &User, password_hash: Option<&str>) -> StoreResult<()> {
-            let handle = sx_domain::normalize_identity(&user.handle);
-            if handle.is_empty() {
-                return Err(StoreError::Invalid("a user needs a non-empty handle".into()));
-            }
-            sqlx::query(
-                "INSERT INTO users (id, handle_norm, password_hash, disabled, doc, version, created_at) \
-                 VALUES ($1, $2, $3, FALSE, $4, 1, $5)",
-            )
-            .bind(user.id.0)
-            .bind(&handle)
-            .bind(password_hash)
-            .bind(Json(user))
-            .bind(DbTime(user.created_at))
-            .execute(&self.pool)
-            .await
-            .map_err(|e| StoreError::unique(e, "user", &user.handle))?;
+            let mut tx = self.begin_write().await?;
+            insert_new_user(&mut tx, user, password_hash).await?;
+            tx.commit().await?;
             Ok(())
         }
 
@@ -472,22 +586,9 @@ macro_rules! entity_methods {
 
         async fn update_user(&self, user: &User, expected_version: i64) -> StoreResult<i64> {
             let mut tx = self.begin_write().await?;
-            let r = sqlx::query(
-                "UPDATE users SET handle_norm = $3, doc = $4, version = version + 1 WHERE id = $1 AND version = $2",
-            )
-            .bind(user.id.0)
-            .bind(expected_version)
-            .bind(sx_domain::normalize_identity(&user.handle))
-            .bind(Json(user))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StoreError::unique(e, "user", &user.handle))?;
-            if r.rows_affected() == 0 {
-                return Err(stale_or_missing(&mut tx, "SELECT 1 FROM users WHERE id = $1", "user", user.id.0, expected_version)
-                    .await);
-            }
+            let version = write_user(&mut tx, user, expected_version).await?;
             tx.commit().await?;
-            Ok(expected_version + 1)
+            Ok(version)
         }
 
         async fn set_password_hash(&self, id: UserId, password_hash: Option<&str>) -> StoreResult<()> {
@@ -508,37 +609,14 @@ macro_rules! entity_methods {
 
         async fn set_user_disabled(&self, id: UserId, disabled: bool) -> StoreResult<()> {
             let mut tx = self.begin_write().await?;
-            let r = sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
-                .bind(id.0)
-                .bind(disabled)
-                .execute(&mut *tx)
-                .await?;
-            if r.rows_affected() == 0 {
-                return Err(StoreError::not_found("user", id));
-            }
-            if disabled {
-                // A disabled user is logged out everywhere at once.
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.0).execute(&mut *tx).await?;
-            }
+            write_user_disabled(&mut tx, id, disabled).await?;
             tx.commit().await?;
             Ok(())
         }
 
         async fn create_api_token(&self, token: &ApiToken) -> StoreResult<()> {
-            sqlx::query(
-                "INSERT INTO api_tokens (token_hash, user_id, name, scopes, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(token.token_hash.0.to_vec())
-            .bind(token.user_id.0)
-            .bind(&token.name)
-            .bind(Json(&token.scopes))
-            .bind(DbTime(token.created_at))
-            .bind(token.expires_at.map(DbTime))
-            .execute(&self.pool)
-            .await
-            .map_err(|e| StoreError::unique(e, "api token", &token.name))?;
-            Ok(())
+            let mut conn = self.pool.acquire().await?;
+            insert_api_token(&mut conn, token).await
         }
 
         async fn authenticate_token(
@@ -648,21 +726,8 @@ macro_rules! entity_methods {
         }
 
         async fn create_invitation(&self, invitation: &Invitation) -> StoreResult<()> {
-            sqlx::query(
-                "INSERT INTO invitations (token_hash, email, roles, subgroup_id, invited_by, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(invitation.token_hash.0.to_vec())
-            .bind(&invitation.email)
-            .bind(Json(&invitation.roles))
-            .bind(invitation.subgroup_id.map(|s| s.0))
-            .bind(invitation.invited_by.map(|u| u.0))
-            .bind(DbTime(invitation.created_at))
-            .bind(DbTime(invitation.expires_at))
-            .execute(&self.pool)
-            .await
-            .map_err(|e| StoreError::unique(e, "invitation", &invitation.email))?;
-            Ok(())
+            let mut conn = self.pool.acquire().await?;
+            insert_invitation(&mut conn, invitation).await
         }
 
         async fn get_invitation(&self, token_hash: SecretHash) -> StoreResult<Option<Invitation>> {
@@ -706,14 +771,7 @@ macro_rules! entity_methods {
         // ---- subgroups ----
         async fn create_subgroup(&self, subgroup: &Subgroup) -> StoreResult<()> {
             let mut tx = self.begin_write().await?;
-            sqlx::query("INSERT INTO subgroups (id, slug, doc, version) VALUES ($1, $2, $3, 1)")
-                .bind(subgroup.id.0)
-                .bind(&subgroup.slug)
-                .bind(Json(subgroup))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| StoreError::unique(e, "subgroup", &subgroup.slug))?;
-            write_members(&mut tx, subgroup).await?;
+            insert_subgroup(&mut tx, subgroup).await?;
             tx.commit().await?;
             Ok(())
         }
@@ -752,29 +810,9 @@ macro_rules! entity_methods {
 
         async fn update_subgroup(&self, subgroup: &Subgroup, expected_version: i64) -> StoreResult<i64> {
             let mut tx = self.begin_write().await?;
-            let r = sqlx::query(
-                "UPDATE subgroups SET slug = $3, doc = $4, version = version + 1 WHERE id = $1 AND version = $2",
-            )
-            .bind(subgroup.id.0)
-            .bind(expected_version)
-            .bind(&subgroup.slug)
-            .bind(Json(subgroup))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StoreError::unique(e, "subgroup", &subgroup.slug))?;
-            if r.rows_affected() == 0 {
-                return Err(stale_or_missing(
-                    &mut tx,
-                    "SELECT 1 FROM subgroups WHERE id = $1",
-                    "subgroup",
-                    subgroup.id.0,
-                    expected_version,
-                )
-                .await);
-            }
-            write_members(&mut tx, subgroup).await?;
+            let version = write_subgroup(&mut tx, subgroup, expected_version).await?;
             tx.commit().await?;
-            Ok(expected_version + 1)
+            Ok(version)
         }
 
         // ---- cases ----

@@ -25,7 +25,9 @@
 //!
 //! Alongside the aggregates the same database holds a durable job queue ([`jobs`]) and the
 //! transparency log ([`translog`]); state changes append log entries in the same transaction
-//! that makes them, so the log and the data cannot disagree.
+//! that makes them, so the log and the data cannot disagree. Privileged administration
+//! (accounts, roles, subgroups, invitations) is recorded the same way in the append-only audit
+//! trail ([`audit`]).
 //!
 //! Schema changes are versioned migrations in `migrations/{sqlite,postgres}/`, embedded in the
 //! binary and applied on open (and by `s-express admin migrate`).
@@ -35,6 +37,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub mod audit;
 pub mod changes;
 pub mod dataset;
 mod dbtime;
@@ -56,6 +59,7 @@ pub use error::{StoreError, StoreResult};
 
 /// How stale a token's `last_used_at` may get before a use is written down again.
 pub const TOKEN_USE_PRECISION: time::Duration = time::Duration::minutes(1);
+pub use audit::{AuditFilter, AuditRecord, AuditedChange};
 pub use forge::ForgeThread;
 pub use index::QUEUE_STATUSES;
 pub use jobs::{Job, JobCounts, JobState, NewJob};
@@ -419,6 +423,16 @@ store_api! {
     /// When the user's latest recorded deliveries (messages that became cases) arrived, newest
     /// first: at most `limit`, none before `since`. The mail intake's rate limit counts these.
     fn mail_delivery_times(&self, user: sx_domain::UserId, since: OffsetDateTime, limit: u32) -> Vec<OffsetDateTime>;
+
+    // ---- audit trail (see [`audit`]) ----
+    /// Performs a privileged change and appends its audit record in one transaction: both are
+    /// committed or neither. Fails as the plain method would (`Duplicate`, `Conflict`, …).
+    /// Returns the record's sequence number.
+    fn apply_audited(&self, change: &audit::AuditedChange<'_>, event: &sx_domain::AuditEvent) -> u64;
+    /// Appends an audit record for an action that is not one store write (bulk seeding).
+    fn append_audit(&self, event: &sx_domain::AuditEvent) -> u64;
+    /// Audit records matching the filter, newest first.
+    fn list_audit(&self, filter: &audit::AuditFilter) -> Vec<audit::AuditRecord>;
 
     // ---- job queue ----
     /// Adds a job; returns its id once committed.

@@ -316,6 +316,7 @@ macro_rules! impl_store {
         crate::reports::report_helpers!();
         crate::dataset::dataset_helpers!();
         crate::changes::change_helpers!();
+        crate::audit::audit_helpers!();
         crate::seed::impl_seed!($Store);
 
         impl crate::Store for $Store {
@@ -323,6 +324,7 @@ macro_rules! impl_store {
             crate::reports::report_methods!();
             crate::dataset::dataset_methods!();
             crate::changes::change_methods!();
+            crate::audit::audit_methods!();
 
             async fn enqueue_job(&self, job: &NewJob) -> StoreResult<Uuid> {
                 let mut conn = self.pool.acquire().await?;
