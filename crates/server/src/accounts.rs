@@ -18,8 +18,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
-use sx_domain::{Role, User, UserId};
-use sx_store::{ApiToken, Invitation, SecretHash, Session, Store};
+use sx_domain::{AuditAction, AuditActor, AuditEvent, AuditTarget, Role, User, UserId};
+use sx_store::{ApiToken, AuditedChange, Invitation, SecretHash, Session, Store};
 use time::OffsetDateTime;
 
 use crate::AppState;
@@ -160,6 +160,22 @@ pub async fn create_user_with_id(
     new: NewUser,
     now: OffsetDateTime,
 ) -> Result<User, ApiError> {
+    let (user, hash) = prepare_user(id, new, now).await?;
+    store.create_user(&user, hash.as_deref()).await?;
+    Ok(user)
+}
+
+/// Checks a new account and hashes its password (on the blocking pool), without storing it:
+/// [`create_user`] stores the result, `crate::admin::create_user` stores it with its audit
+/// record.
+///
+/// # Errors
+/// When the handle or password is invalid.
+pub async fn prepare_user(
+    id: UserId,
+    new: NewUser,
+    now: OffsetDateTime,
+) -> Result<(User, Option<String>), ApiError> {
     check_handle(&new.handle)?;
     let hash = match new.password {
         Some(password) => {
@@ -184,8 +200,7 @@ pub async fn create_user_with_id(
         expert,
         created_at: now,
     };
-    store.create_user(&user, hash.as_deref()).await?;
-    Ok(user)
+    Ok((user, hash))
 }
 
 /// A token as created: the secret (show it once) and the stored record.
@@ -214,6 +229,22 @@ pub async fn issue_token(
     expires_at: Option<OffsetDateTime>,
     now: OffsetDateTime,
 ) -> Result<IssuedToken, ApiError> {
+    let issued = prepare_token(user, name, expires_at, now)?;
+    store.create_api_token(&issued.record).await?;
+    Ok(issued)
+}
+
+/// Makes a token's secret and record without storing them ([`issue_token`] stores them,
+/// `crate::admin::issue_token` stores them with an audit record).
+///
+/// # Errors
+/// When the name is empty or too long.
+pub fn prepare_token(
+    user: UserId,
+    name: &str,
+    expires_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<IssuedToken, ApiError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::invalid(
@@ -231,7 +262,6 @@ pub async fn issue_token(
         last_used_at: None,
         revoked_at: None,
     };
-    store.create_api_token(&record).await?;
     Ok(IssuedToken { secret, record })
 }
 
@@ -254,6 +284,10 @@ pub struct InvitationSpec {
 /// Returns the token (shown once; `/invite/{token}` and `POST /api/v1/invitations/accept`
 /// take it) and the stored record.
 ///
+/// An invitation grants roles, so it is a privileged action: it is stored together with its
+/// audit record (actor: the inviter, or the operator when `invited_by` is `None`; details:
+/// the address, the roles, the subgroup; never the token).
+///
 /// # Errors
 /// When the store fails.
 pub async fn issue_invitation(
@@ -273,7 +307,42 @@ pub async fn issue_invitation(
         accepted_at: None,
         accepted_by: None,
     };
-    store.create_invitation(&invitation).await?;
+    let actor = invitation
+        .invited_by
+        .map_or(AuditActor::Operator, AuditActor::User);
+    let roles: Vec<&str> = invitation.roles.iter().map(|r| r.as_str()).collect();
+    let mut event = AuditEvent::new(
+        actor,
+        AuditAction::InvitationCreated,
+        AuditTarget::Invitation,
+        now,
+    )
+    .detail("email", invitation.email.clone())
+    .detail("roles", roles.join(","))
+    .detail(
+        "expires",
+        invitation
+            .expires_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    );
+    if let Some(id) = invitation.subgroup_id {
+        let slug = store
+            .get_subgroup(id)
+            .await?
+            .map_or_else(|| id.to_string(), |g| g.value.slug);
+        event = event.detail("subgroup", slug);
+    }
+    store
+        .apply_audited(&AuditedChange::CreateInvitation(&invitation), &event)
+        .await?;
+    tracing::info!(
+        target: "sx_server::admin",
+        actor = %event.actor,
+        action = %event.action,
+        details = ?event.details,
+        "privileged action recorded"
+    );
     Ok((token, invitation))
 }
 

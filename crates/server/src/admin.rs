@@ -1,6 +1,7 @@
 //! Administration shared by `s-express admin` (the operator on the server) and the `/admin`
 //! page (coordinators and admins in the browser): creating subgroups, adding and removing
-//! their members, disabling and re-enabling accounts.
+//! their members, disabling and re-enabling accounts, granting and revoking roles, and (from
+//! the command line only) creating accounts, issuing their tokens and seeding.
 //!
 //! ## The model
 //!
@@ -11,15 +12,22 @@
 //! ([`sx_domain::User::may_manage_subgroups`], [`sx_domain::User::may_manage_accounts`]) and
 //! cannot disable their own account.
 //!
-//! Every change is recorded the same way whoever makes it: a `tracing` event at `info` on the
-//! target `sx_server::admin`, naming the actor (`operator` or the user's id), the action and
-//! what it changed. Like the same operations through the API, none writes the transparency
-//! log: the log records what happens to cases, not account administration.
+//! Every change is recorded the same way whoever makes it: an [`AuditEvent`] in the store's
+//! append-only audit trail, written in the same transaction as the change
+//! ([`Store::apply_audited`]), naming the actor (`cli/operator` or the user's id), the action,
+//! its target and the handles, roles and slugs involved; and a `tracing` event at `info` on
+//! the target `sx_server::admin` with the same fields. A refused or failed action records
+//! nothing. None writes the transparency log: the log records what happens to cases, not
+//! account administration. [`audit_trail`] reads the trail back (admins and the operator).
 
 use std::collections::BTreeSet;
 
-use sx_domain::{AttackVector, Language, Role, Subgroup, SubgroupKind, User, UserId};
-use sx_store::{Store, StoreError, UserRecord, Versioned};
+use sx_domain::{
+    AttackVector, AuditAction, AuditActor, AuditEvent, AuditTarget, Language, Role, Subgroup,
+    SubgroupKind, User, UserId,
+};
+use sx_store::{AuditFilter, AuditRecord, AuditedChange, Store, StoreError, UserRecord, Versioned};
+use time::OffsetDateTime;
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -33,12 +41,18 @@ pub enum Actor<'a> {
 }
 
 impl Actor<'_> {
-    /// How the record names the actor.
-    fn label(&self) -> String {
+    /// How the audit trail names the actor.
+    #[must_use]
+    pub fn audit(&self) -> AuditActor {
         match self {
-            Actor::Operator => "operator".to_string(),
-            Actor::User(u) => u.id.to_string(),
+            Actor::Operator => AuditActor::Operator,
+            Actor::User(u) => AuditActor::User(u.id),
         }
+    }
+
+    /// An audit event by this actor, now.
+    fn event(&self, action: AuditAction, target: AuditTarget) -> AuditEvent {
+        AuditEvent::new(self.audit(), action, target, OffsetDateTime::now_utc())
     }
 
     fn may_manage_subgroups(&self) -> Result<(), AdminError> {
@@ -53,11 +67,34 @@ impl Actor<'_> {
     fn may_manage_accounts(&self) -> Result<(), AdminError> {
         match self {
             Actor::User(u) if !u.may_manage_accounts() => Err(AdminError::NotAllowed(
-                "only admins may disable or enable accounts",
+                "only admins may disable or enable accounts, grant or revoke roles, or read the audit log",
             )),
             _ => Ok(()),
         }
     }
+}
+
+/// Applies `change` and appends `event` in one transaction, then traces the event.
+async fn record(
+    store: &impl Store,
+    change: AuditedChange<'_>,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
+    store.apply_audited(&change, event).await?;
+    trace(event);
+    Ok(())
+}
+
+/// The `tracing` line of a recorded action (for operators reading the service log).
+fn trace(event: &AuditEvent) {
+    tracing::info!(
+        target: "sx_server::admin",
+        actor = %event.actor,
+        action = %event.action,
+        object = %event.target,
+        details = ?event.details,
+        "privileged action recorded"
+    );
 }
 
 /// Why an administrative action was refused or failed.
@@ -107,9 +144,18 @@ pub enum AdminError {
     /// A user disabling themselves through the web would lock themselves out mid-session.
     #[error("you cannot disable your own account; ask another admin")]
     OwnAccount,
+    /// Revoking a user's only role.
+    #[error("{0:?} would be left without a role; grant another role first, or disable the account")]
+    LastRole(String),
     /// Concurrent changes kept winning.
     #[error("subgroup {0:?} kept changing while saving; try again")]
     Busy(String),
+    /// Concurrent changes to an account kept winning.
+    #[error("user {0:?} kept changing while saving; try again")]
+    BusyUser(String),
+    /// The handle is taken.
+    #[error("a user with the handle {0:?} already exists")]
+    DuplicateHandle(String),
     /// The database failed.
     #[error("the database failed: {0}")]
     Store(#[from] StoreError),
@@ -130,10 +176,12 @@ impl From<AdminError> for ApiError {
             }
             AdminError::NoSuchUser(_) | AdminError::NoSuchSubgroup(_) => ErrorCode::NotFound,
             AdminError::DuplicateSlug(_)
+            | AdminError::DuplicateHandle(_)
+            | AdminError::BusyUser(_)
             | AdminError::AlreadyMember { .. }
             | AdminError::NotMember { .. }
             | AdminError::Busy(_) => ErrorCode::Conflict,
-            AdminError::LastAdmin => ErrorCode::InvalidState,
+            AdminError::LastAdmin | AdminError::LastRole(_) => ErrorCode::InvalidState,
         };
         ApiError::new(code, err.to_string())
     }
@@ -215,19 +263,41 @@ pub async fn create_subgroup(
             vectors: new.vectors,
         },
     };
-    match store.create_subgroup(&group).await {
+    let joined = |items: Vec<String>| items.join(",");
+    let event = actor
+        .event(
+            AuditAction::SubgroupCreated,
+            AuditTarget::Subgroup(group.id),
+        )
+        .detail("subgroup", group.slug.clone())
+        .detail("name", group.name.clone())
+        .detail(
+            "languages",
+            joined(
+                group
+                    .routing
+                    .languages
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            ),
+        )
+        .detail(
+            "vectors",
+            joined(
+                group
+                    .routing
+                    .vectors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            ),
+        );
+    match record(store, AuditedChange::CreateSubgroup(&group), &event).await {
         Ok(()) => {}
         Err(StoreError::Duplicate { .. }) => return Err(AdminError::DuplicateSlug(new.slug)),
         Err(e) => return Err(e.into()),
     }
-    tracing::info!(
-        target: "sx_server::admin",
-        actor = %actor.label(),
-        action = "subgroup-created",
-        subgroup = %group.id,
-        slug = %group.slug,
-        "subgroup created"
-    );
     Ok(group)
 }
 
@@ -274,15 +344,11 @@ pub async fn add_member(
     if !(user.has_role(Role::Expert) || user.has_role(Role::Coordinator)) {
         return Err(AdminError::NotAnExpert(user.handle));
     }
-    change_members(store, group, &user, true).await?;
-    tracing::info!(
-        target: "sx_server::admin",
-        actor = %actor.label(),
-        action = "subgroup-member-added",
-        slug = %slug,
-        user = %user.id,
-        "subgroup member added"
-    );
+    let event = actor
+        .event(AuditAction::MemberAdded, AuditTarget::User(user.id))
+        .detail("handle", user.handle.clone())
+        .detail("subgroup", group.value.slug.clone());
+    change_members(store, group, &user, true, &event).await?;
     Ok(user)
 }
 
@@ -299,24 +365,22 @@ pub async fn remove_member(
     actor.may_manage_subgroups()?;
     let group = find_subgroup(store, slug).await?;
     let user = find_user(store, handle).await?.user;
-    change_members(store, group, &user, false).await?;
-    tracing::info!(
-        target: "sx_server::admin",
-        actor = %actor.label(),
-        action = "subgroup-member-removed",
-        slug = %slug,
-        user = %user.id,
-        "subgroup member removed"
-    );
+    let event = actor
+        .event(AuditAction::MemberRemoved, AuditTarget::User(user.id))
+        .detail("handle", user.handle.clone())
+        .detail("subgroup", group.value.slug.clone());
+    change_members(store, group, &user, false, &event).await?;
     Ok(user)
 }
 
-/// Adds or removes `user`, re-reading and retrying when the subgroup changed meanwhile.
+/// Adds or removes `user`, re-reading and retrying when the subgroup changed meanwhile, and
+/// records `event` with the change that succeeds.
 async fn change_members(
     store: &impl Store,
     mut current: Versioned<Subgroup>,
     user: &User,
     add: bool,
+    event: &AuditEvent,
 ) -> Result<(), AdminError> {
     let slug = current.value.slug.clone();
     for attempt in 0..ATTEMPTS {
@@ -341,8 +405,12 @@ async fn change_members(
             }
             members.retain(|m| *m != user.id);
         }
-        match store.update_subgroup(&current.value, current.version).await {
-            Ok(_) => return Ok(()),
+        let change = AuditedChange::UpdateSubgroup {
+            subgroup: &current.value,
+            expected_version: current.version,
+        };
+        match record(store, change, event).await {
+            Ok(()) => return Ok(()),
             Err(StoreError::Conflict { .. }) => {}
             Err(e) => return Err(e.into()),
         }
@@ -391,16 +459,187 @@ pub async fn set_disabled(
             ensure_another_admin(store, record.user.id).await?;
         }
     }
-    store.set_user_disabled(record.user.id, disabled).await?;
-    tracing::info!(
-        target: "sx_server::admin",
-        actor = %actor.label(),
-        action = if disabled { "user-disabled" } else { "user-enabled" },
-        user = %record.user.id,
-        "account {}",
-        if disabled { "disabled" } else { "enabled" }
-    );
+    let action = if disabled {
+        AuditAction::UserDisabled
+    } else {
+        AuditAction::UserEnabled
+    };
+    let event = actor
+        .event(action, AuditTarget::User(record.user.id))
+        .detail("handle", record.user.handle.clone());
+    let change = AuditedChange::SetUserDisabled {
+        id: record.user.id,
+        disabled,
+    };
+    record_change(store, change, &event).await?;
     Ok(record.user)
+}
+
+async fn record_change(
+    store: &impl Store,
+    change: AuditedChange<'_>,
+    event: &AuditEvent,
+) -> Result<(), AdminError> {
+    Ok(record(store, change, event).await?)
+}
+
+/// Grants (`true`) or revokes (`false`) `role` on the account `handle`; admins only. Granting
+/// the expert role adds an empty expert profile if the account has none; revoking keeps the
+/// profile (its declared conflicts matter if the role comes back). Returns the account and
+/// whether anything changed: granting a role the account holds, or revoking one it lacks,
+/// changes and records nothing.
+///
+/// # Errors
+/// Not allowed, unknown user, the account's only role, the last enabled admin's admin role,
+/// concurrent changes, or a store failure.
+pub async fn set_role(
+    store: &impl Store,
+    actor: Actor<'_>,
+    handle: &str,
+    role: Role,
+    grant: bool,
+) -> Result<(User, bool), AdminError> {
+    actor.may_manage_accounts()?;
+    for _ in 0..ATTEMPTS {
+        let record = find_user(store, handle).await?;
+        let mut user = record.user;
+        if grant {
+            if !user.roles.insert(role) {
+                return Ok((user, false));
+            }
+            if role == Role::Expert && user.expert.is_none() {
+                user.expert = Some(sx_domain::ExpertProfile::default());
+            }
+        } else {
+            if !user.roles.contains(&role) {
+                return Ok((user, false));
+            }
+            if user.roles.len() == 1 {
+                return Err(AdminError::LastRole(user.handle));
+            }
+            if role == Role::Admin && !record.disabled {
+                ensure_another_admin(store, user.id).await?;
+            }
+            user.roles.remove(&role);
+        }
+        let action = if grant {
+            AuditAction::RoleGranted
+        } else {
+            AuditAction::RoleRevoked
+        };
+        let event = actor
+            .event(action, AuditTarget::User(user.id))
+            .detail("handle", user.handle.clone())
+            .detail("role", role.as_str());
+        let change = AuditedChange::UpdateUser {
+            user: &user,
+            expected_version: record.version,
+        };
+        match record_change(store, change, &event).await {
+            Ok(()) => return Ok((user, true)),
+            Err(AdminError::Store(StoreError::Conflict { .. })) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(AdminError::BusyUser(handle.chars().take(64).collect()))
+}
+
+/// Creates an account (the operator's `s-express admin create-user`): the same checks and
+/// password hashing as registration, recorded in the audit trail.
+///
+/// # Errors
+/// Not allowed (only admins and the operator create accounts), an invalid handle or
+/// password, a taken handle, or a store failure.
+pub async fn create_user(
+    store: &impl Store,
+    actor: Actor<'_>,
+    new: crate::accounts::NewUser,
+    now: OffsetDateTime,
+) -> Result<User, AdminError> {
+    actor.may_manage_accounts()?;
+    let (user, hash) =
+        crate::accounts::prepare_user(UserId::from_uuid(uuid::Uuid::now_v7()), new, now)
+            .await
+            .map_err(|e| AdminError::Invalid(e.message))?;
+    let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
+    let event = actor
+        .event(AuditAction::UserCreated, AuditTarget::User(user.id))
+        .detail("handle", user.handle.clone())
+        .detail("roles", roles.join(","));
+    let change = AuditedChange::CreateUser {
+        user: &user,
+        password_hash: hash.as_deref(),
+    };
+    match record(store, change, &event).await {
+        Ok(()) => Ok(user),
+        Err(StoreError::Duplicate { .. }) => Err(AdminError::DuplicateHandle(user.handle)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Issues an API token for the account `user` on someone else's behalf (the operator's
+/// `create-user --token`), recorded in the audit trail with the token's public id, never the
+/// secret. A user's own tokens (`POST /api/v1/tokens`) are not privileged and not recorded.
+///
+/// # Errors
+/// Not allowed, an invalid name, or a store failure.
+pub async fn issue_token(
+    store: &impl Store,
+    actor: Actor<'_>,
+    user: &User,
+    name: &str,
+    now: OffsetDateTime,
+) -> Result<crate::accounts::IssuedToken, AdminError> {
+    actor.may_manage_accounts()?;
+    let issued = crate::accounts::prepare_token(user.id, name, None, now)
+        .map_err(|e| AdminError::Invalid(e.message))?;
+    let event = actor
+        .event(AuditAction::TokenIssued, AuditTarget::User(user.id))
+        .detail("handle", user.handle.clone())
+        .detail(
+            "token",
+            crate::accounts::token_id(&issued.record.token_hash),
+        )
+        .detail("name", issued.record.name.clone());
+    record_change(store, AuditedChange::CreateApiToken(&issued.record), &event).await?;
+    Ok(issued)
+}
+
+/// Bulk-loads synthetic data (`s-express admin seed`) and records that it happened.
+///
+/// Seeding commits in many batches, not one transaction, so its record is appended after it
+/// succeeded: a seed that fails part-way leaves partial data and no record (the command's
+/// error says so).
+///
+/// # Errors
+/// Not allowed, or the seeding or the store failed.
+pub async fn seed(
+    store: &sx_store::AnyStore,
+    actor: Actor<'_>,
+    spec: &sx_store::seed::SeedSpec,
+) -> Result<sx_store::seed::SeedReport, AdminError> {
+    actor.may_manage_accounts()?;
+    let report = store.seed(spec).await?;
+    let event = actor
+        .event(AuditAction::DatabaseSeeded, AuditTarget::Instance)
+        .detail("cases", report.cases.to_string())
+        .detail("assessments", report.assessments.to_string());
+    store.append_audit(&event).await?;
+    trace(&event);
+    Ok(report)
+}
+
+/// A page of the audit trail, newest first (admins and the operator).
+///
+/// # Errors
+/// Not allowed, a bad page size, or a store failure.
+pub async fn audit_trail(
+    store: &impl Store,
+    actor: Actor<'_>,
+    filter: &AuditFilter,
+) -> Result<Vec<AuditRecord>, AdminError> {
+    actor.may_manage_accounts()?;
+    Ok(store.list_audit(filter).await?)
 }
 
 #[cfg(test)]

@@ -8,10 +8,13 @@
 //!   routed to (by the languages and attack vectors they take).
 //! - `user list|disable|enable|grant|revoke` manages accounts and roles.
 //! - `invite` creates an invitation and prints its URL once (the token is stored hashed).
+//! - `audit [--limit N] [--before SEQ]` prints the audit trail of privileged actions, newest
+//!   first.
 //!
-//! Subgroups and account state go through `sx_server::admin`, the same functions the `/admin`
-//! page calls (the operator acts as `Actor::Operator`), so the rules and the record of each
-//! change are the web UI's. None of these operations writes the transparency log, exactly like
+//! Accounts, roles, tokens, subgroups, invitations and seeding go through `sx_server::admin`
+//! (and `sx_server::accounts`), the same functions the `/admin` page calls (the operator acts
+//! as `Actor::Operator`, recorded as `cli/operator`), so the rules and the audit record of
+//! each change are the web UI's. None of these operations writes the transparency log, exactly like
 //! the same operations through the API: the log records what happens to cases, not account
 //! administration.
 //!
@@ -24,10 +27,8 @@ use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 use sx_domain::{AttackVector, Language, Role, UserId};
-use sx_server::admin::{
-    Actor, AdminError, NewSubgroup, ensure_another_admin, find_subgroup, find_user,
-};
-use sx_store::{AnyStore, Backend, OpenOptions, Store as _, StoreError, seed::SeedSpec};
+use sx_server::admin::{Actor, AdminError, NewSubgroup, find_subgroup};
+use sx_store::{AnyStore, AuditFilter, Backend, OpenOptions, Store as _, seed::SeedSpec};
 
 /// Default database: an SQLite file in the current directory.
 pub const DEFAULT_DATABASE: &str = "s-express.sqlite";
@@ -115,6 +116,16 @@ pub enum AdminCommand {
         )]
         base_url: String,
     },
+    /// Print the audit trail of privileged actions, newest first (tab-separated: number, time,
+    /// actor, action, target, details).
+    Audit {
+        /// How many records (1-500).
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        limit: u32,
+        /// Only records older than this number (the last number of the previous page).
+        #[arg(long, value_name = "SEQ")]
+        before: Option<u64>,
+    },
 }
 
 /// `s-express admin subgroup` subcommands.
@@ -199,8 +210,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         }
         AdminCommand::Seed { cases, assessments } => {
             let started = Instant::now();
-            let report = store
-                .seed(&SeedSpec::new(cases, assessments))
+            let report = sx_server::admin::seed(&store, Actor::Operator, &SeedSpec::new(cases, assessments))
                 .await
                 .context("seeding failed\nhelp: seed into an empty database; seeded ids are fixed, so a second run collides")?;
             println!(
@@ -250,9 +260,86 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             )
             .await
         }
+        AdminCommand::Audit { limit, before } => audit(&store, limit, before).await,
     };
     store.close().await;
     result
+}
+
+async fn audit(store: &AnyStore, limit: u32, before: Option<u64>) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (1..=sx_store::MAX_PAGE).contains(&limit),
+        "--limit must be between 1 and {}",
+        sx_store::MAX_PAGE
+    );
+    let filter = AuditFilter {
+        before,
+        ..AuditFilter::newest(limit)
+    };
+    let records = sx_server::admin::audit_trail(store, Actor::Operator, &filter)
+        .await
+        .map_err(refused)?;
+    if records.is_empty() {
+        println!(
+            "no audit records{}",
+            if before.is_some() {
+                " before that one"
+            } else {
+                " yet"
+            }
+        );
+        return Ok(());
+    }
+    let handles: std::collections::HashMap<UserId, String> = store
+        .list_users()
+        .await
+        .context("reading users")?
+        .into_iter()
+        .map(|u| (u.user.id, u.user.handle))
+        .collect();
+    let groups: std::collections::HashMap<sx_domain::SubgroupId, String> = store
+        .list_subgroups()
+        .await
+        .context("reading subgroups")?
+        .into_iter()
+        .map(|g| (g.value.id, g.value.slug))
+        .collect();
+    for r in &records {
+        let e = &r.event;
+        let actor = match e.actor.user() {
+            Some(id) => handles.get(&id).cloned().unwrap_or_else(|| id.to_string()),
+            None => e.actor.to_string(),
+        };
+        let target = match e.target {
+            sx_domain::AuditTarget::User(id) => handles
+                .get(&id)
+                .map_or_else(|| e.target.to_string(), |h| format!("user:{h}")),
+            sx_domain::AuditTarget::Subgroup(id) => groups
+                .get(&id)
+                .map_or_else(|| e.target.to_string(), |s| format!("subgroup:{s}")),
+            other => other.to_string(),
+        };
+        let details: Vec<String> = e
+            .details
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.escape_debug()))
+            .collect();
+        println!(
+            "{}\t{}\t{actor}\t{}\t{target}\t{}",
+            r.seq,
+            e.at.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            e.action,
+            details.join(" "),
+        );
+    }
+    if let Some(last) = records.last().filter(|_| records.len() == limit as usize) {
+        eprintln!(
+            "older records: s-express admin audit --limit {limit} --before {}",
+            last.seq
+        );
+    }
+    Ok(())
 }
 
 async fn create_user(
@@ -292,14 +379,14 @@ async fn create_user(
         password,
         roles: set,
     };
-    let user = sx_server::accounts::create_user(store, new, now)
+    let user = sx_server::admin::create_user(store, Actor::Operator, new, now)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot create user {handle:?}: {}", e.message))?;
+        .map_err(|e| anyhow::anyhow!("cannot create user {handle:?}: {e}"))?;
     println!("created user {} ({})", user.handle, user.id);
     if let Some(name) = token {
-        let issued = sx_server::accounts::issue_token(store, user.id, name, None, now)
+        let issued = sx_server::admin::issue_token(store, Actor::Operator, &user, name, now)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot create token: {}", e.message))?;
+            .map_err(|e| anyhow::anyhow!("cannot create token: {e}"))?;
         println!("API token (shown once, store it now): {}", issued.secret);
     }
     Ok(())
@@ -341,6 +428,9 @@ fn refused(e: AdminError) -> anyhow::Error {
         }
         AdminError::NoRouting(_) => "\nhelp: pass at least one --language or --vector",
         AdminError::NotMember { .. } => "\nhelp: `s-express admin subgroup list` shows members",
+        AdminError::LastRole(_) => {
+            "\nhelp: `s-express admin user disable HANDLE` stops an account instead"
+        }
         _ => "",
     };
     match e {
@@ -490,50 +580,16 @@ async fn change_role(
     grant: bool,
 ) -> anyhow::Result<()> {
     let role = parse_role(role)?;
-    for _ in 0..3 {
-        let record = find_user(store, handle).await.map_err(refused)?;
-        let mut user = record.user;
-        if grant {
-            if !user.roles.insert(role) {
-                println!("{} already has the {role} role", user.handle);
-                return Ok(());
-            }
-            // Experts need a profile (conflicts of interest, skills); keep an existing one.
-            if role == Role::Expert && user.expert.is_none() {
-                user.expert = Some(sx_domain::ExpertProfile::default());
-            }
-        } else {
-            if !user.roles.contains(&role) {
-                println!("{} does not have the {role} role", user.handle);
-                return Ok(());
-            }
-            anyhow::ensure!(
-                user.roles.len() > 1,
-                "{handle:?} would be left without a role\nhelp: grant another role first, or `s-express admin user disable {handle}`"
-            );
-            if role == Role::Admin && !record.disabled {
-                ensure_another_admin(store, user.id)
-                    .await
-                    .map_err(refused)?;
-            }
-            // The expert profile stays (its declared conflicts matter if the role comes back).
-            user.roles.remove(&role);
-        }
-        match store.update_user(&user, record.version).await {
-            Ok(_) => {
-                let verb = if grant { "granted" } else { "revoked" };
-                println!(
-                    "{verb} the {role} role {} {}",
-                    if grant { "to" } else { "from" },
-                    user.handle
-                );
-                return Ok(());
-            }
-            Err(StoreError::Conflict { .. }) => continue,
-            Err(e) => return Err(e).context("saving the user"),
-        }
+    let (user, changed) = sx_server::admin::set_role(store, Actor::Operator, handle, role, grant)
+        .await
+        .map_err(refused)?;
+    match (grant, changed) {
+        (true, true) => println!("granted the {role} role to {}", user.handle),
+        (false, true) => println!("revoked the {role} role from {}", user.handle),
+        (true, false) => println!("{} already has the {role} role", user.handle),
+        (false, false) => println!("{} does not have the {role} role", user.handle),
     }
-    anyhow::bail!("user {handle:?} kept changing while saving; try again")
+    Ok(())
 }
 
 async fn invite(

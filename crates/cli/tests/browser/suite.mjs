@@ -6,7 +6,8 @@
 //   expert ada finds them in her queue (title, project, subgroup, band, time left, claim),
 //   claims one, releases it, claims it again and assesses both malicious; expert grace gives
 //   the second review; the maintainer decides; the public then reads the published cases; the
-//   admin creates a subgroup, adds and removes a member and disables and re-enables an account.
+//   admin creates a subgroup, adds and removes a member, disables and re-enables an account,
+//   grants and revokes a role and reads the audit log.
 //
 // Every page on the way gets the same guards (no dialog, no console error, no request to any
 // origin but the instance, no live injected markup), axe-core, and a laptop and a phone
@@ -356,6 +357,26 @@ async function journey() {
     if (!(await page.locator('#found-user').innerText()).includes('active')) throw new Error('the account is not shown active again');
     await login(spare, env.spare);
     await spare.context.close();
+  });
+
+  await step('the admin grants a role and revokes it, and reads both in the audit log', async () => {
+    const { page } = admin;
+    await open(page, `/admin?user=${env.spare}`);
+    const grant = page.locator('#grant-role-form');
+    await grant.locator('#grant-role').selectOption('coordinator');
+    await clickAndWait(page, grant.getByRole('button', { name: 'Grant role' }));
+    if (!(await page.locator('#notice').innerText()).includes('role was granted')) throw new Error('no notice after granting');
+    if (!(await page.locator('#found-user').innerText()).includes('coordinator')) throw new Error('the granted role is not listed');
+    const revoke = page.locator('#revoke-role-form');
+    await revoke.locator('#revoke-role').selectOption('coordinator');
+    await clickAndWait(page, revoke.getByRole('button', { name: 'Revoke role' }));
+    if (!(await page.locator('#notice').innerText()).includes('role was revoked')) throw new Error('no notice after revoking');
+    const rows = page.locator('#audit-log tbody tr');
+    const [newest, before] = [await rows.nth(0).innerText(), await rows.nth(1).innerText()];
+    if (!newest.includes('role-revoked') || !newest.includes(env.spare) || !newest.includes(env.admin)) throw new Error(`the newest audit record is not the revocation: ${newest}`);
+    if (!before.includes('role-granted')) throw new Error(`the record before it is not the grant: ${before}`);
+    if (!(await page.locator('#audit-log').innerText()).includes('cli/operator')) throw new Error('the setup by `s-express admin` is not in the audit log');
+    await inspect(page, 'admin-audit-log');
   });
 }
 

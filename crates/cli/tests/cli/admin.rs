@@ -429,3 +429,112 @@ fn users_are_disabled_enabled_and_change_roles() {
     let err = refused(&admin(&db, &["user", "revoke", "bob", "admin"], ""));
     assert!(err.contains("last enabled admin"), "{err}");
 }
+
+#[test]
+fn every_operator_action_is_in_the_audit_trail_once_and_printed_newest_first() {
+    use sx_domain::{AuditAction, AuditActor};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sx.sqlite");
+    let out = ok(&admin(&db, &["audit"], ""));
+    assert_eq!(out.trim(), "no audit records yet");
+    let steps: [(&[&str], AuditAction); 9] = [
+        (
+            &["create-user", "root", "--admin", "--token", "cli"],
+            AuditAction::TokenIssued,
+        ),
+        (
+            &["create-user", "erin", "--role", "expert"],
+            AuditAction::UserCreated,
+        ),
+        (
+            &[
+                "subgroup",
+                "create",
+                "rust",
+                "--name",
+                "Rust",
+                "--language",
+                "rust",
+            ],
+            AuditAction::SubgroupCreated,
+        ),
+        (
+            &["subgroup", "add-member", "rust", "erin"],
+            AuditAction::MemberAdded,
+        ),
+        (
+            &["subgroup", "remove-member", "rust", "erin"],
+            AuditAction::MemberRemoved,
+        ),
+        (
+            &["user", "grant", "erin", "coordinator"],
+            AuditAction::RoleGranted,
+        ),
+        (
+            &["user", "revoke", "erin", "coordinator"],
+            AuditAction::RoleRevoked,
+        ),
+        (&["user", "disable", "erin"], AuditAction::UserDisabled),
+        (
+            &["invite", "--role", "expert", "--email", "new@example.org"],
+            AuditAction::InvitationCreated,
+        ),
+    ];
+    let mut expected = 0;
+    for (args, action) in steps {
+        ok(&admin(&db, args, ""));
+        // create-user --token records the account and then the token.
+        expected += if args.contains(&"--token") { 2 } else { 1 };
+        let trail = with_store(&db, async |s| {
+            sx_store::Store::list_audit(s, &sx_store::AuditFilter::newest(100))
+                .await
+                .unwrap()
+        });
+        assert_eq!(trail.len(), expected, "{args:?}: {trail:#?}");
+        assert_eq!(trail[0].event.action, action, "{args:?}");
+        assert_eq!(trail[0].event.actor, AuditActor::Operator, "{args:?}");
+    }
+    // Refusals and no-ops record nothing.
+    refused(&admin(&db, &["user", "revoke", "erin", "expert"], ""));
+    refused(&admin(
+        &db,
+        &["subgroup", "add-member", "rust", "ghost"],
+        "",
+    ));
+    let out = ok(&admin(&db, &["user", "grant", "erin", "expert"], ""));
+    assert!(out.contains("already has the expert role"), "{out}");
+
+    let out = admin(&db, &["audit", "--limit", "3"], "");
+    let printed = ok(&out);
+    let lines: Vec<Vec<&str>> = printed.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(lines.len(), 3, "{printed}");
+    let seqs: Vec<u64> = lines.iter().map(|l| l[0].parse().unwrap()).collect();
+    assert!(seqs[0] > seqs[1] && seqs[1] > seqs[2], "{printed}");
+    assert_eq!(lines[0][2], "cli/operator");
+    assert_eq!(lines[0][3], "invitation-created");
+    assert_eq!(lines[0][4], "invitation");
+    assert!(lines[0][5].contains("email=new@example.org"), "{printed}");
+    assert_eq!(
+        (lines[1][3], lines[1][4], lines[1][5]),
+        ("user-disabled", "user:erin", "handle=erin")
+    );
+    assert!(
+        time::OffsetDateTime::parse(lines[0][1], &time::format_description::well_known::Rfc3339)
+            .is_ok(),
+        "{printed}"
+    );
+    let hint = String::from_utf8_lossy(&out.stderr);
+    assert!(hint.contains(&format!("--before {}", seqs[2])), "{hint}");
+    let rest = ok(&admin(
+        &db,
+        &["audit", "--limit", "50", "--before", &seqs[2].to_string()],
+        "",
+    ));
+    assert_eq!(rest.lines().count(), expected - 3, "{rest}");
+    assert!(
+        rest.lines().last().unwrap().contains("user-created"),
+        "{rest}"
+    );
+    let err = refused(&admin(&db, &["audit", "--limit", "0"], ""));
+    assert!(err.contains("--limit must be between 1 and 500"), "{err}");
+}

@@ -157,7 +157,6 @@ pub async fn invite(
         now,
     )
     .await?;
-    tracing::info!(inviter = %inviter.id, roles = ?roles, "invitation created");
     let body = CreatedInvitation {
         invitation_token: token,
         roles: roles.into_iter().collect(),

@@ -1,13 +1,18 @@
 //! `/admin`, for coordinators and admins: invitations, subgroups and their members, accounts,
-//! and the embargo proposals that wait for this coordinator's approval.
+//! and the embargo proposals that wait for this coordinator's approval; for admins only, the
+//! roles of an account and the audit log.
 //!
 //! Invitations go through the API's `POST /api/v1/invitations` handler (coordinators invite
-//! experts, admins any role). Creating subgroups, adding and removing members and disabling
-//! or enabling accounts call [`crate::admin`], the functions `s-express admin` runs, with the
-//! signed-in user as the actor: who may do what is the domain's rule
-//! (`User::may_manage_subgroups`, `User::may_manage_accounts`), and every change is recorded
-//! as the CLI's are. Every form carries the CSRF token and answers with a redirect
-//! (Post/Redirect/Get), or the page again with the refusal.
+//! experts, admins any role). Creating subgroups, adding and removing members, disabling or
+//! enabling accounts and granting or revoking roles call [`crate::admin`], the functions
+//! `s-express admin` runs, with the signed-in user as the actor: who may do what is the
+//! domain's rule (`User::may_manage_subgroups`, `User::may_manage_accounts`), and every change
+//! is recorded in the audit trail as the CLI's are. Every form carries the CSRF token and
+//! answers with a redirect (Post/Redirect/Get), or the page again with the refusal.
+//!
+//! The audit log section (admins only: coordinators manage subgroups but do not see what
+//! admins did to accounts) lists the trail newest first, [`AUDIT_PAGE`] records a page, with
+//! handles and slugs in place of ids where they still exist.
 //!
 //! The approval list is a dry run of the domain's `approve_embargo` for every open case this
 //! user may see: no admin bypass of the TLP rules.
@@ -19,8 +24,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use sx_domain::{AttackVector, CaseContext, Language, Role, Subgroup, UserId};
-use sx_store::Store;
+use sx_domain::{AttackVector, AuditTarget, CaseContext, Language, Role, Subgroup, UserId};
+use sx_store::{AuditFilter, Store};
 use time::OffsetDateTime;
 
 use crate::AppState;
@@ -30,7 +35,8 @@ use crate::error::{ApiError, Json};
 use crate::pages::text::visible;
 use crate::pages::visitor::Visitor;
 use crate::pages::{
-    Nav, PageError, PageForm, Shell, encode_component, format_time, json_of, render, see_other,
+    Nav, PageError, PageForm, Shell, encode_component, format_time, json_of, machine_time, render,
+    see_other,
 };
 
 /// Most open cases scanned for pending embargo approvals.
@@ -38,6 +44,31 @@ const MAX_OPEN_SCAN: u32 = 500;
 
 /// Most accounts listed (the lookup finds any other).
 const MAX_USERS_LISTED: usize = 200;
+
+/// Audit records per page.
+pub const AUDIT_PAGE: u32 = 50;
+
+/// One audit record as shown.
+#[derive(Debug)]
+pub struct AuditRow {
+    at: String,
+    at_iso: String,
+    /// A handle, or `cli/operator`.
+    actor: String,
+    action: &'static str,
+    target: String,
+    details: String,
+}
+
+/// The audit log section (admins only).
+#[derive(Debug)]
+pub struct AuditSection {
+    rows: Vec<AuditRow>,
+    /// The cursor of the next (older) page, when there may be one.
+    older: Option<u64>,
+    /// Whether this is an older page (so a link back to the newest makes sense).
+    paged: bool,
+}
 
 /// One subgroup as listed.
 #[derive(Debug)]
@@ -72,6 +103,10 @@ pub struct UserRow {
     subgroups: String,
     /// The visitor's own account (it cannot be disabled from here).
     own: bool,
+    /// Roles it holds (can be revoked).
+    held: Vec<&'static str>,
+    /// Roles it lacks (can be granted).
+    lacking: Vec<&'static str>,
 }
 
 /// The admin page.
@@ -94,6 +129,7 @@ pub struct AdminPage {
     roles: Vec<&'static str>,
     languages: Vec<&'static str>,
     vectors: Vec<&'static str>,
+    audit: Option<AuditSection>,
 }
 
 /// Query of `/admin`.
@@ -105,6 +141,9 @@ pub struct AdminQuery {
     /// What just succeeded (a fixed key, never echoed).
     #[serde(default)]
     done: String,
+    /// The audit log page: records older than this number (ignored unless a number).
+    #[serde(default)]
+    audit_before: String,
 }
 
 fn admin_notice(done: &str) -> Option<&'static str> {
@@ -116,6 +155,11 @@ fn admin_notice(done: &str) -> Option<&'static str> {
             "The account was disabled: its sessions ended and its API tokens no longer work."
         }
         "user-enabled" => "The account was enabled again.",
+        "role-granted" => "The role was granted.",
+        "role-revoked" => "The role was revoked.",
+        "role-unchanged" => {
+            "Nothing changed: the account already had, or already lacked, that role."
+        }
         _ => return None,
     })
 }
@@ -141,7 +185,73 @@ fn user_row(r: &sx_store::UserRecord, groups: &[Subgroup], me: UserId) -> UserRo
             .collect::<Vec<_>>()
             .join(", "),
         own: r.user.id == me,
+        held: r.user.roles.iter().map(|r| r.as_str()).collect(),
+        lacking: Role::ALL
+            .iter()
+            .filter(|role| !r.user.has_role(**role))
+            .map(|r| r.as_str())
+            .collect(),
     }
+}
+
+/// The audit section for an admin: a page of records older than `before`, with ids shown as
+/// the handles and slugs they have now.
+async fn audit_section(
+    state: &AppState,
+    user: &sx_domain::User,
+    before: Option<u64>,
+    handles: &HashMap<UserId, String>,
+    subgroups: &[Subgroup],
+) -> Result<AuditSection, PageError> {
+    let filter = AuditFilter {
+        before,
+        ..AuditFilter::newest(AUDIT_PAGE)
+    };
+    let records = shared::audit_trail(&state.store, Actor::User(user), &filter)
+        .await
+        .map_err(ApiError::from)?;
+    let rows: Vec<AuditRow> = records
+        .iter()
+        .map(|r| {
+            let e = &r.event;
+            let actor = match e.actor.user() {
+                Some(id) => handles.get(&id).cloned().unwrap_or_else(|| id.to_string()),
+                None => e.actor.to_string(),
+            };
+            let target = match e.target {
+                AuditTarget::User(id) => handles
+                    .get(&id)
+                    .map_or_else(|| e.target.to_string(), |h| format!("user {h}")),
+                AuditTarget::Subgroup(id) => subgroups
+                    .iter()
+                    .find(|g| g.id == id)
+                    .map_or_else(|| e.target.to_string(), |g| format!("subgroup {}", g.slug)),
+                other => other.to_string(),
+            };
+            AuditRow {
+                at: format_time(e.at),
+                at_iso: machine_time(e.at),
+                actor,
+                action: e.action.as_str(),
+                target,
+                details: e
+                    .details
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}", visible(v)))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            }
+        })
+        .collect();
+    let older = records
+        .last()
+        .filter(|_| records.len() == AUDIT_PAGE as usize)
+        .map(|r| r.seq);
+    Ok(AuditSection {
+        rows,
+        older,
+        paged: before.is_some(),
+    })
 }
 
 fn require_staff(visitor: &Visitor) -> Result<&sx_domain::User, PageError> {
@@ -160,6 +270,7 @@ async fn page(
     notice: Option<&'static str>,
     error: Option<String>,
     invitation: Option<(String, String)>,
+    audit_before: Option<u64>,
 ) -> Result<AdminPage, PageError> {
     let user = require_staff(visitor)?.clone();
     let subgroups: Vec<Subgroup> = state
@@ -224,6 +335,11 @@ async fn page(
         .take(MAX_USERS_LISTED)
         .map(|r| user_row(r, &subgroups, user.id))
         .collect();
+    let audit = if user.may_manage_accounts() {
+        Some(audit_section(state, &user, audit_before, &handles, &subgroups).await?)
+    } else {
+        None
+    };
     let joined = |items: Vec<String>| {
         if items.is_empty() {
             "none".to_string()
@@ -269,6 +385,7 @@ async fn page(
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
         languages: Language::ALL.iter().map(|l| l.as_str()).collect(),
         vectors: AttackVector::ALL.iter().map(|v| v.as_str()).collect(),
+        audit,
     })
 }
 
@@ -278,7 +395,16 @@ pub async fn show(
     visitor: Visitor,
     Query(q): Query<AdminQuery>,
 ) -> Result<Response, PageError> {
-    let p = page(&state, &visitor, &q.user, admin_notice(&q.done), None, None).await?;
+    let p = page(
+        &state,
+        &visitor,
+        &q.user,
+        admin_notice(&q.done),
+        None,
+        None,
+        q.audit_before.trim().parse().ok(),
+    )
+    .await?;
     Ok(render(&visitor, StatusCode::OK, &p))
 }
 
@@ -343,37 +469,37 @@ pub async fn invite(
                 None,
                 None,
                 Some((form.email.trim().to_string(), link)),
+                None,
             )
             .await?;
             Ok(render(&visitor, StatusCode::CREATED, &p))
         }
         Err(e) => {
             let status = e.code.status();
-            let p = page(&state, &visitor, "", None, Some(e.message), None).await?;
+            let p = page(&state, &visitor, "", None, Some(e.message), None, None).await?;
             Ok(render(&visitor, status, &p))
         }
     }
 }
 
 /// Runs one administrative action of [`crate::admin`] for the signed-in staff member after
-/// the CSRF check: on success, back to `/admin` with a notice; on refusal, the page again with
-/// the reason (and the looked-up account, if any).
+/// the CSRF check: on success, back to `/admin` with the notice the action names; on refusal,
+/// the page again with the reason (and the looked-up account, if any).
 async fn act<F, Fut>(
     state: &AppState,
     visitor: &Visitor,
     csrf: &str,
-    done: &str,
     lookup: &str,
     action: F,
 ) -> Result<Response, PageError>
 where
     F: FnOnce(sx_domain::User) -> Fut,
-    Fut: std::future::Future<Output = Result<(), AdminError>>,
+    Fut: std::future::Future<Output = Result<&'static str, AdminError>>,
 {
     let user = require_staff(visitor)?.clone();
     visitor.verify(csrf)?;
     match action(user).await {
-        Ok(()) => {
+        Ok(done) => {
             let back = if lookup.is_empty() {
                 format!("/admin?done={done}")
             } else {
@@ -384,7 +510,16 @@ where
         Err(e) => {
             let e = ApiError::from(e);
             let status = e.code.status();
-            let p = page(state, visitor, lookup, None, Some(e.message.clone()), None).await?;
+            let p = page(
+                state,
+                visitor,
+                lookup,
+                None,
+                Some(e.message.clone()),
+                None,
+                None,
+            )
+            .await?;
             // Logs the cause of a store failure, as every API error does.
             let _ = PageError::from(e);
             Ok(render(visitor, status, &p))
@@ -440,12 +575,11 @@ pub async fn create_subgroup(
         &state,
         &visitor,
         field(&fields, "csrf"),
-        "subgroup-created",
         "",
         |user| async move {
             shared::create_subgroup(&store, Actor::User(&user), new?)
                 .await
-                .map(drop)
+                .map(|_| "subgroup-created")
         },
     )
     .await
@@ -470,18 +604,11 @@ pub async fn add_member(
     let store = state.store.clone();
     let handle = form.handle.trim().to_string();
     let slug = form.subgroup.trim().to_string();
-    act(
-        &state,
-        &visitor,
-        &form.csrf,
-        "member-added",
-        "",
-        |user| async move {
-            shared::add_member(&store, Actor::User(&user), &slug, &handle)
-                .await
-                .map(drop)
-        },
-    )
+    act(&state, &visitor, &form.csrf, "", |user| async move {
+        shared::add_member(&store, Actor::User(&user), &slug, &handle)
+            .await
+            .map(|_| "member-added")
+    })
     .await
 }
 
@@ -494,18 +621,11 @@ pub async fn remove_member(
     let store = state.store.clone();
     let handle = form.handle.trim().to_string();
     let slug = form.subgroup.trim().to_string();
-    act(
-        &state,
-        &visitor,
-        &form.csrf,
-        "member-removed",
-        "",
-        |user| async move {
-            shared::remove_member(&store, Actor::User(&user), &slug, &handle)
-                .await
-                .map(drop)
-        },
-    )
+    act(&state, &visitor, &form.csrf, "", |user| async move {
+        shared::remove_member(&store, Actor::User(&user), &slug, &handle)
+            .await
+            .map(|_| "member-removed")
+    })
     .await
 }
 
@@ -530,10 +650,10 @@ async fn set_disabled(
         "user-enabled"
     };
     let lookup = handle.clone();
-    act(&state, &visitor, &csrf, done, &lookup, |user| async move {
+    act(&state, &visitor, &csrf, &lookup, |user| async move {
         shared::set_disabled(&store, Actor::User(&user), &handle, disabled)
             .await
-            .map(drop)
+            .map(|_| done)
     })
     .await
 }
@@ -557,4 +677,57 @@ pub async fn enable_user(
     PageForm(form): PageForm<CsrfOnly>,
 ) -> Result<Response, PageError> {
     set_disabled(state, visitor, handle, form.csrf, false).await
+}
+
+/// The role forms.
+#[derive(Debug, Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    role: String,
+}
+
+async fn change_role(
+    state: AppState,
+    visitor: Visitor,
+    handle: String,
+    form: RoleForm,
+    grant: bool,
+) -> Result<Response, PageError> {
+    let store = state.store.clone();
+    let lookup = handle.clone();
+    let role = form.role.trim().parse::<Role>();
+    act(&state, &visitor, &form.csrf, &lookup, |user| async move {
+        let role = role.map_err(|_| AdminError::Invalid("choose a role".into()))?;
+        let (_, changed) =
+            shared::set_role(&store, Actor::User(&user), &handle, role, grant).await?;
+        Ok(match (changed, grant) {
+            (false, _) => "role-unchanged",
+            (true, true) => "role-granted",
+            (true, false) => "role-revoked",
+        })
+    })
+    .await
+}
+
+/// `POST /admin/users/{handle}/roles/grant` (admins): gives the account a role.
+pub async fn grant_role(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(handle): Path<String>,
+    PageForm(form): PageForm<RoleForm>,
+) -> Result<Response, PageError> {
+    change_role(state, visitor, handle, form, true).await
+}
+
+/// `POST /admin/users/{handle}/roles/revoke` (admins): takes a role away; never the account's
+/// only role, nor the last enabled admin's admin role.
+pub async fn revoke_role(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(handle): Path<String>,
+    PageForm(form): PageForm<RoleForm>,
+) -> Result<Response, PageError> {
+    change_role(state, visitor, handle, form, false).await
 }

@@ -106,6 +106,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/users/{handle}/disable", post(admin::disable_user))
         .route("/admin/users/{handle}/enable", post(admin::enable_user))
+        .route("/admin/users/{handle}/roles/grant", post(admin::grant_role))
+        .route(
+            "/admin/users/{handle}/roles/revoke",
+            post(admin::revoke_role),
+        )
 }
 
 /// The navigation entry a page belongs to (marked `aria-current`).

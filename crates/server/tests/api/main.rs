@@ -24,6 +24,7 @@ mod mail;
 mod openapi;
 mod pages;
 mod pages_admin;
+mod pages_audit;
 mod reports;
 mod security;
 mod serving;
