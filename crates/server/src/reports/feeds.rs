@@ -127,12 +127,8 @@ pub fn case_entry(base_url: &str, case: &PublishedCase) -> Entry {
         .effective_verdict
         .as_ref()
         .map_or("no expert verdict", |e| e.verdict.as_str());
-    let title = case
-        .source
-        .title
-        .clone()
-        .filter(|t| !t.trim().is_empty())
-        .unwrap_or_else(|| "(untitled change)".into());
+    // The title the web UI shows (`Case <short id>` for an untitled change).
+    let title = crate::pages::case_title(case.source.title.as_deref(), case.id);
     let mut summary = format!(
         "Expert verdict: {verdict}. Maintainer suspicion {} of 5.",
         case.concern.suspicion.get()
@@ -198,6 +194,37 @@ pub fn report_entry(base_url: &str, report: &Report) -> Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn published(title: Option<&str>) -> PublishedCase {
+        let spec = sx_store::seed::SeedSpec::new(200, 0);
+        let mut case = (0..spec.cases)
+            .map(|i| sx_store::seed::case(&spec, i).unwrap())
+            .find(|c| c.published_at.is_some())
+            .expect("the seed publishes some cases");
+        case.source.title = title.map(str::to_string);
+        match case.public_view(&sx_domain::Policy::default()) {
+            sx_domain::PublicCaseView::Published(c) => *c,
+            other => panic!("not published: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn case_entries_are_titled_as_the_web_ui_titles_cases() {
+        for untitled in [None, Some(""), Some("  ")] {
+            let case = published(untitled);
+            let entry = case_entry("https://sx.example.org", &case);
+            let id = case.id.to_string();
+            assert!(
+                entry
+                    .title
+                    .ends_with(&format!("] Case {}", &id[id.len() - 8..])),
+                "{untitled:?}: {}",
+                entry.title
+            );
+        }
+        let entry = case_entry("https://sx.example.org", &published(Some("Fix typo")));
+        assert!(entry.title.ends_with("] Fix typo"), "{}", entry.title);
+    }
 
     #[test]
     fn xml_escaping_covers_markup_quotes_and_forbidden_characters() {
