@@ -360,14 +360,21 @@ macro_rules! report_methods {
                 });
             }
 
-            // Notable cases.
-            let mut q = sqlx::QueryBuilder::<Db>::new("SELECT c.doc, c.version FROM cases c WHERE");
+            // Notable cases: ranked over the cohort's index entries, then only the chosen rows'
+            // documents are read (ranking with `c.doc` in the select list reads every cohort row).
+            let order = |t: &str| {
+                format!(
+                    "CASE {t}.verdict WHEN 'malicious' THEN 0 WHEN 'suspicious' THEN 1 ELSE 2 END, \
+                     {t}.published_at DESC, {t}.id DESC"
+                )
+            };
+            let mut q = sqlx::QueryBuilder::<Db>::new(
+                "SELECT d.doc AS doc, d.version AS version FROM (SELECT c.id, c.verdict, c.published_at FROM cases c WHERE",
+            );
             cohort(&mut q, query.from, query.to);
-            q.push(
-                " ORDER BY CASE c.verdict WHEN 'malicious' THEN 0 WHEN 'suspicious' THEN 1 ELSE 2 END, \
-                 c.published_at DESC, c.id DESC LIMIT ",
-            )
-            .push_bind(i64::from(query.notable));
+            q.push(format!(" ORDER BY {} LIMIT ", order("c")))
+                .push_bind(i64::from(query.notable))
+                .push(format!(") n JOIN cases d ON d.id = n.id ORDER BY {}", order("n")));
             let notable = q
                 .build()
                 .fetch_all(&self.pool)
