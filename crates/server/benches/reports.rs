@@ -30,8 +30,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use sqlx::{Executor as _, Row as _};
 use sx_server::reports::period::{Period, PeriodRange};
 use sx_server::reports::{self, render};
+use sx_store::reports::ReportQuery;
 use sx_store::seed::SeedSpec;
-use sx_store::{AnyStore, OpenOptions};
+use sx_store::{AnyStore, OpenOptions, Store as _};
 use time::OffsetDateTime;
 
 /// Bump when the seed generator changes, so cached databases are seeded again.
@@ -54,6 +55,23 @@ fn marker() -> String {
         "{SEED_VERSION} cases={} assessments={}",
         s.cases, s.assessments
     )
+}
+
+/// CPU time this process has used so far (user + system), in seconds: with SQLite the store's
+/// work runs in this process, so the difference across a report is its CPU cost whatever else
+/// the machine is doing (PostgreSQL's work is in the server's processes and not counted).
+fn process_cpu_seconds() -> f64 {
+    // Fields 14 and 15 of /proc/self/stat, in clock ticks (100 a second on Linux).
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            let after = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = after.split_whitespace().collect();
+            let ticks: u64 =
+                fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+            Some(ticks as f64 / 100.0)
+        })
+        .unwrap_or(f64::NAN)
 }
 
 fn load_average() -> String {
@@ -190,17 +208,49 @@ async fn monthly_report(store: &AnyStore, range: &PeriodRange) -> (reports::mode
     )
     .await
     .unwrap();
-    let charts = render::charts(&report).unwrap();
+    let bytes = render_both(&report);
+    (report, bytes)
+}
+
+/// The report as HTML (with its inline SVG charts) and as Markdown; returns their total size.
+fn render_both(report: &reports::model::Report) -> usize {
+    let charts = render::charts(report).unwrap();
     let html = render::ReportPage {
         css: sx_server::pages::assets::css_url(),
-        report: &report,
+        report,
         charts: &charts,
         base_path: format!("/reports/{}/{}", report.period, report.starts_on),
     }
     .render()
     .unwrap();
-    let md = render::markdown(&report, "month-");
-    (report, html.len() + md.len())
+    let md = render::markdown(report, "month-");
+    html.len() + md.len()
+}
+
+/// The same work as [`monthly_report`] (`reports::generate` is `report_figures` then
+/// `Report::build`), timed per step: the store's aggregations, building the document, and
+/// rendering it with its charts.
+async fn monthly_report_timed(
+    store: &AnyStore,
+    range: &PeriodRange,
+) -> (reports::model::Report, usize, [f64; 3]) {
+    let started = Instant::now();
+    let query = ReportQuery::new(range.from(), range.to(), range.previous_from());
+    let figures = store.report_figures(&query).await.unwrap();
+    let sql = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let report = reports::model::Report::build(
+        range,
+        &figures,
+        &sx_domain::Policy::default(),
+        "https://sx.example.org",
+        OffsetDateTime::now_utc(),
+    );
+    let build = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let bytes = render_both(&report);
+    let render = started.elapsed().as_secs_f64();
+    (report, bytes, [sql, build, render])
 }
 
 fn bench_backend(c: &mut Criterion, name: &str, store: &AnyStore, rt: &tokio::runtime::Runtime) {
@@ -212,11 +262,13 @@ fn bench_backend(c: &mut Criterion, name: &str, store: &AnyStore, rt: &tokio::ru
     // figures below are the warm ones.
     for run in 0..4 {
         let load = load_average();
-        let started = Instant::now();
-        let (report, bytes) = rt.block_on(monthly_report(store, &range));
+        let (started, cpu) = (Instant::now(), process_cpu_seconds());
+        let (report, bytes, [sql, build, render]) =
+            rt.block_on(monthly_report_timed(store, &range));
         let elapsed = started.elapsed().as_secs_f64();
+        let cpu = process_cpu_seconds() - cpu;
         eprintln!(
-            "{name}: {} report, {} published / {} received cases, {} detectors, {bytes} bytes of HTML+Markdown: {elapsed:.2} s{} (load average {load})",
+            "{name}: {} report, {} published / {} received cases, {} detectors, {bytes} bytes of HTML+Markdown: {elapsed:.2} s{} (store aggregations {sql:.2} s, document {build:.3} s, rendering {render:.3} s; bench process CPU {cpu:.2} s; load average {load})",
             report.title,
             report.volumes.published,
             report.volumes.received,
