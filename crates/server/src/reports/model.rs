@@ -310,7 +310,7 @@ impl Report {
                         .title
                         .clone()
                         .filter(|t| !t.trim().is_empty())
-                        .unwrap_or_else(|| "(untitled change)".into()),
+                        .unwrap_or_else(|| format!("Case {}", crate::pages::short_id(c.id))),
                     verdict: c
                         .effective_verdict
                         .as_ref()
