@@ -770,6 +770,35 @@ mod tests {
         assert!(total >= lits.len(), "{total} matches");
     }
 
+    /// What the proptests below draw: pieces of literals and stray bytes.
+    type Pieces = Vec<(usize, usize, usize, u64, Vec<u8>)>;
+
+    /// Text made of pieces of the real literals (whole or truncated, with letters re-cased by
+    /// `case_bits`) each followed by a few arbitrary bytes.
+    fn literal_soup(pieces: Pieces) -> Vec<u8> {
+        let lits = builtin_literals();
+        let mut text: Vec<u8> = Vec::new();
+        for (which, from, to, case_bits, junk) in pieces {
+            let lit = lits[which % lits.len()].as_bytes();
+            let (a, b) = (from.min(lit.len()), to.min(lit.len()));
+            let piece = if which % 4 == 0 {
+                &lit[a.min(b)..a.max(b)]
+            } else {
+                lit
+            };
+            for (i, &c) in piece.iter().enumerate() {
+                let flip = case_bits >> (i % 64) & 1 == 1;
+                text.push(if flip && c.is_ascii_alphabetic() {
+                    c ^ 0x20
+                } else {
+                    c
+                });
+            }
+            text.extend(junk);
+        }
+        text
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
 
@@ -783,18 +812,7 @@ mod tests {
                 1..40,
             )
         ) {
-            let lits = builtin_literals();
-            let mut text: Vec<u8> = Vec::new();
-            for (which, from, to, case_bits, junk) in pieces {
-                let lit = lits[which % lits.len()].as_bytes();
-                let (a, b) = (from.min(lit.len()), to.min(lit.len()));
-                let piece = if which % 4 == 0 { &lit[a.min(b)..a.max(b)] } else { lit };
-                for (i, &c) in piece.iter().enumerate() {
-                    let flip = case_bits >> (i % 64) & 1 == 1;
-                    text.push(if flip && c.is_ascii_alphabetic() { c ^ 0x20 } else { c });
-                }
-                text.extend(junk);
-            }
+            let text = literal_soup(pieces);
             let want = matches(reference_nfa(), &text);
             proptest::prop_assert_eq!(&matches(folded(), &text.to_ascii_lowercase()), &want);
             proptest::prop_assert_eq!(&matches(dfa(), &text), &want);
@@ -813,18 +831,7 @@ mod tests {
                 1..40,
             )
         ) {
-            let lits = builtin_literals();
-            let mut text: Vec<u8> = Vec::new();
-            for (which, from, to, case_bits, junk) in pieces {
-                let lit = lits[which % lits.len()].as_bytes();
-                let (a, b) = (from.min(lit.len()), to.min(lit.len()));
-                let piece = if which % 4 == 0 { &lit[a.min(b)..a.max(b)] } else { lit };
-                for (i, &c) in piece.iter().enumerate() {
-                    let flip = case_bits >> (i % 64) & 1 == 1;
-                    text.push(if flip && c.is_ascii_alphabetic() { c ^ 0x20 } else { c });
-                }
-                text.extend(junk);
-            }
+            let text = literal_soup(pieces);
             let want = matches(reference_nfa(), &text);
             proptest::prop_assert_eq!(&loop_matches::<_, true>(engine_nfa(), &text), &want);
             proptest::prop_assert_eq!(&loop_matches::<_, false>(engine_dfa(), &text), &want);

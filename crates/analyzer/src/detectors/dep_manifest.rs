@@ -146,68 +146,68 @@ pub fn diff(file: &FileChange) -> Option<ManifestDiff> {
     let added_lines: Vec<Dep> = match after {
         Some(text) => {
             let added_nos: HashSet<u32> = file.added_lines().map(|(n, _)| n).collect();
-            parse_lines(
-                fmt,
-                true,
-                text.lines().enumerate().map(|(i, t)| (line_no(i), t, true)),
-            )
-            .into_iter()
-            .filter(|d| added_nos.contains(&d.line))
-            .collect()
+            from_text(fmt, text)
+                .into_iter()
+                .filter(|d| added_nos.contains(&d.line))
+                .collect()
         }
-        None => file
-            .hunks
-            .iter()
-            .flat_map(|h| {
-                let lines = h
-                    .lines
-                    .iter()
-                    .filter(|l| l.kind != LineKind::Removed)
-                    .map(|l| {
-                        (
-                            l.new_line.unwrap_or(0),
-                            h.line_text(l),
-                            l.kind == LineKind::Added,
-                        )
-                    });
-                parse_lines(fmt, h.new_start <= 1, lines)
-            })
-            .collect(),
+        None => from_hunks(file, fmt, Side::New),
     };
     let removed_names = match before {
-        Some(text) => parse_lines(
-            fmt,
-            true,
-            text.lines().enumerate().map(|(i, t)| (line_no(i), t, true)),
-        )
-        .into_iter()
-        .map(|d| eco.normalize(&d.name))
-        .collect(),
-        None => file
-            .hunks
-            .iter()
-            .flat_map(|h| {
-                let lines = h
-                    .lines
-                    .iter()
-                    .filter(|l| l.kind != LineKind::Added)
-                    .map(|l| {
-                        (
-                            l.old_line.unwrap_or(0),
-                            h.line_text(l),
-                            l.kind == LineKind::Removed,
-                        )
-                    });
-                parse_lines(fmt, h.old_start <= 1, lines)
-            })
-            .map(|d| eco.normalize(&d.name))
-            .collect(),
-    };
+        Some(text) => from_text(fmt, text),
+        None => from_hunks(file, fmt, Side::Old),
+    }
+    .into_iter()
+    .map(|d| eco.normalize(&d.name))
+    .collect();
     Some(ManifestDiff {
         ecosystem: eco,
         added_lines,
         removed_names,
     })
+}
+
+/// Which side of a diff to read declarations from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// The new file: context and added lines, the added ones wanted.
+    New,
+    /// The old file: context and removed lines, the removed ones wanted.
+    Old,
+}
+
+/// Every declaration in a whole file's text (each line wanted).
+fn from_text(fmt: Format, text: &str) -> Vec<Dep> {
+    parse_lines(
+        fmt,
+        true,
+        text.lines().enumerate().map(|(i, t)| (line_no(i), t, true)),
+    )
+}
+
+/// The declarations on one side of the file's hunks, when its full contents are unknown.
+fn from_hunks(file: &FileChange, fmt: Format, side: Side) -> Vec<Dep> {
+    let (other, wanted) = match side {
+        Side::New => (LineKind::Removed, LineKind::Added),
+        Side::Old => (LineKind::Added, LineKind::Removed),
+    };
+    file.hunks
+        .iter()
+        .flat_map(|h| {
+            let lines = h.lines.iter().filter(|l| l.kind != other).map(|l| {
+                let no = match side {
+                    Side::New => l.new_line,
+                    Side::Old => l.old_line,
+                };
+                (no.unwrap_or(0), h.line_text(l), l.kind == wanted)
+            });
+            let from_start = match side {
+                Side::New => h.new_start,
+                Side::Old => h.old_start,
+            } <= 1;
+            parse_lines(fmt, from_start, lines)
+        })
+        .collect()
 }
 
 fn line_no(i: usize) -> u32 {
