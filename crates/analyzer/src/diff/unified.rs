@@ -259,7 +259,8 @@ impl<'a> Parser<'a> {
     pub fn new(input: &'a [u8], limits: &'a Limits) -> Self {
         Self {
             reader: LineReader::new(input, limits.max_line_bytes),
-            text: std::str::from_utf8(input).ok(),
+            // The whole input at once, with SIMD: most diffs are valid UTF-8 and mostly ASCII.
+            text: simdutf8::basic::from_utf8(input).ok(),
             limits,
             change: Change::default(),
             mode: Mode::Scan,
