@@ -42,6 +42,10 @@ string_enum! {
         MemberAdded = "subgroup-member-added",
         /// A member left a subgroup.
         MemberRemoved = "subgroup-member-removed",
+        /// A coordinator was put in charge of a subgroup.
+        CoordinatorAdded = "subgroup-coordinator-added",
+        /// A coordinator stopped coordinating a subgroup.
+        CoordinatorRemoved = "subgroup-coordinator-removed",
         /// An invitation (granting roles on acceptance) was created.
         InvitationCreated = "invitation-created",
         /// Synthetic data was bulk-loaded (`s-express admin seed`).
@@ -212,6 +216,14 @@ mod tests {
     #[test]
     fn action_names_are_stable() {
         assert_eq!(AuditAction::MemberAdded.as_str(), "subgroup-member-added");
+        assert_eq!(
+            AuditAction::CoordinatorAdded.as_str(),
+            "subgroup-coordinator-added"
+        );
+        assert_eq!(
+            "subgroup-coordinator-removed".parse::<AuditAction>(),
+            Ok(AuditAction::CoordinatorRemoved)
+        );
         assert_eq!(
             "role-revoked".parse::<AuditAction>(),
             Ok(AuditAction::RoleRevoked)
