@@ -1,6 +1,6 @@
 //! Administration shared by `s-express admin` (the operator on the server) and the `/admin`
 //! page (coordinators and admins in the browser): creating subgroups, adding and removing
-//! their members, disabling and re-enabling accounts, granting and revoking roles, and (from
+//! their members and coordinators, disabling and re-enabling accounts, granting and revoking roles, and (from
 //! the command line only) creating accounts, issuing their tokens and seeding.
 //!
 //! ## The model
@@ -30,6 +30,7 @@ use sx_store::{AuditFilter, AuditRecord, AuditedChange, Store, StoreError, UserR
 use time::OffsetDateTime;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::jobs::analyze_case::FALLBACK_SUBGROUP;
 
 /// Who performs an administrative action.
 #[derive(Clone, Copy, Debug)]
@@ -116,12 +117,37 @@ pub enum AdminError {
     /// The slug is taken.
     #[error("a subgroup with the slug {0:?} already exists")]
     DuplicateSlug(String),
-    /// The subgroup would route no case to anyone.
-    #[error("subgroup {0:?} would take no cases; choose at least one language or attack vector")]
+    /// The subgroup would route no case to anyone (only the fallback subgroup may).
+    #[error(
+        "subgroup {0:?} would take no cases; choose at least one language or attack vector \
+         (only the fallback subgroup {FALLBACK_SUBGROUP:?}, which takes the cases no other \
+         subgroup matches, may have none)"
+    )]
     NoRouting(String),
     /// Only experts and coordinators join subgroups.
     #[error("{0:?} is neither an expert nor a coordinator; give them the expert role first")]
     NotAnExpert(String),
+    /// Only holders of the coordinator role coordinate a subgroup.
+    #[error(
+        "{0:?} does not hold the coordinator role; grant it first (only coordinators coordinate a subgroup)"
+    )]
+    NotACoordinator(String),
+    /// Naming someone who already coordinates the subgroup.
+    #[error("{handle:?} already coordinates subgroup {slug:?}")]
+    AlreadyCoordinator {
+        /// The coordinator.
+        handle: String,
+        /// The subgroup.
+        slug: String,
+    },
+    /// Removing a coordinator who is not one.
+    #[error("{handle:?} does not coordinate subgroup {slug:?}")]
+    NotCoordinator {
+        /// The handle.
+        handle: String,
+        /// The subgroup.
+        slug: String,
+    },
     /// Adding someone already in.
     #[error("{handle:?} is already a member of subgroup {slug:?}")]
     AlreadyMember {
@@ -171,15 +197,18 @@ impl From<AdminError> for ApiError {
                 };
             }
             AdminError::NotAllowed(_) | AdminError::OwnAccount => ErrorCode::Forbidden,
-            AdminError::Invalid(_) | AdminError::NoRouting(_) | AdminError::NotAnExpert(_) => {
-                ErrorCode::InvalidInput
-            }
+            AdminError::Invalid(_)
+            | AdminError::NoRouting(_)
+            | AdminError::NotAnExpert(_)
+            | AdminError::NotACoordinator(_) => ErrorCode::InvalidInput,
             AdminError::NoSuchUser(_) | AdminError::NoSuchSubgroup(_) => ErrorCode::NotFound,
             AdminError::DuplicateSlug(_)
             | AdminError::DuplicateHandle(_)
             | AdminError::BusyUser(_)
             | AdminError::AlreadyMember { .. }
             | AdminError::NotMember { .. }
+            | AdminError::AlreadyCoordinator { .. }
+            | AdminError::NotCoordinator { .. }
             | AdminError::Busy(_) => ErrorCode::Conflict,
             AdminError::LastAdmin | AdminError::LastRole(_) => ErrorCode::InvalidState,
         };
@@ -223,13 +252,20 @@ pub struct NewSubgroup {
     pub languages: BTreeSet<Language>,
     /// Attack vectors it takes.
     pub vectors: BTreeSet<AttackVector>,
+    /// Handles of its coordinators, each holding the coordinator role (may be empty).
+    pub coordinators: Vec<String>,
 }
 
-/// Creates a subgroup with no members; it is a language subgroup when it takes any
-/// language, an attack-vector subgroup otherwise.
+/// Creates a subgroup with no members and the given coordinators; it is a language subgroup
+/// when it takes any language, an attack-vector subgroup otherwise.
+///
+/// A subgroup must take at least one language or attack vector, except the fallback
+/// subgroup (slug [`FALLBACK_SUBGROUP`]): it takes the cases no other subgroup matches, so it
+/// may have no routing rules of its own.
 ///
 /// # Errors
-/// Not allowed, a bad slug or name, no routing, a taken slug, or a store failure.
+/// Not allowed, a bad slug or name, no routing (for any slug but the fallback), an unknown
+/// coordinator or one without the coordinator role, a taken slug, or a store failure.
 pub async fn create_subgroup(
     store: &impl Store,
     actor: Actor<'_>,
@@ -243,8 +279,16 @@ pub async fn create_subgroup(
             "a subgroup name is 1-100 characters without control characters".into(),
         ));
     }
-    if new.languages.is_empty() && new.vectors.is_empty() {
+    if new.languages.is_empty() && new.vectors.is_empty() && new.slug != FALLBACK_SUBGROUP {
         return Err(AdminError::NoRouting(new.slug));
+    }
+    let mut coordinators: Vec<User> = Vec::new();
+    for handle in &new.coordinators {
+        let user = find_user(store, handle).await?.user;
+        ensure_coordinator_role(&user)?;
+        if !coordinators.iter().any(|c| c.id == user.id) {
+            coordinators.push(user);
+        }
     }
     let kind = if new.languages.is_empty() {
         SubgroupKind::AttackVector
@@ -257,14 +301,14 @@ pub async fn create_subgroup(
         name,
         kind,
         members: Vec::new(),
-        coordinators: Vec::new(),
+        coordinators: coordinators.iter().map(|c| c.id).collect(),
         routing: sx_domain::RoutingRules {
             languages: new.languages,
             vectors: new.vectors,
         },
     };
     let joined = |items: Vec<String>| items.join(",");
-    let event = actor
+    let mut event = actor
         .event(
             AuditAction::SubgroupCreated,
             AuditTarget::Subgroup(group.id),
@@ -293,6 +337,12 @@ pub async fn create_subgroup(
                     .collect(),
             ),
         );
+    if !coordinators.is_empty() {
+        event = event.detail(
+            "coordinators",
+            joined(coordinators.iter().map(|c| c.handle.clone()).collect()),
+        );
+    }
     match record(store, AuditedChange::CreateSubgroup(&group), &event).await {
         Ok(()) => {}
         Err(StoreError::Duplicate { .. }) => return Err(AdminError::DuplicateSlug(new.slug)),
@@ -348,7 +398,7 @@ pub async fn add_member(
         .event(AuditAction::MemberAdded, AuditTarget::User(user.id))
         .detail("handle", user.handle.clone())
         .detail("subgroup", group.value.slug.clone());
-    change_members(store, group, &user, true, &event).await?;
+    change_members(store, group, &user, Seat::Member, true, &event).await?;
     Ok(user)
 }
 
@@ -369,16 +419,84 @@ pub async fn remove_member(
         .event(AuditAction::MemberRemoved, AuditTarget::User(user.id))
         .detail("handle", user.handle.clone())
         .detail("subgroup", group.value.slug.clone());
-    change_members(store, group, &user, false, &event).await?;
+    change_members(store, group, &user, Seat::Member, false, &event).await?;
     Ok(user)
 }
 
-/// Adds or removes `user`, re-reading and retrying when the subgroup changed meanwhile, and
-/// records `event` with the change that succeeds.
+/// Refuses to make someone without the coordinator role a subgroup's coordinator: the role is
+/// what lets them triage, route and approve embargoes ([`Role::Coordinator`]); coordinating a
+/// subgroup only adds that subgroup's AMBER material and queue.
+fn ensure_coordinator_role(user: &User) -> Result<(), AdminError> {
+    if user.has_role(Role::Coordinator) {
+        Ok(())
+    } else {
+        Err(AdminError::NotACoordinator(user.handle.clone()))
+    }
+}
+
+/// Makes `handle` (who must hold the coordinator role) a coordinator of subgroup `slug`: they
+/// then see its queue and the AMBER material of its cases. Returns the coordinator.
+///
+/// # Errors
+/// Not allowed, unknown subgroup or user, no coordinator role, already a coordinator of this
+/// subgroup, or a store failure.
+pub async fn add_coordinator(
+    store: &impl Store,
+    actor: Actor<'_>,
+    slug: &str,
+    handle: &str,
+) -> Result<User, AdminError> {
+    actor.may_manage_subgroups()?;
+    let group = find_subgroup(store, slug).await?;
+    let user = find_user(store, handle).await?.user;
+    ensure_coordinator_role(&user)?;
+    let event = actor
+        .event(AuditAction::CoordinatorAdded, AuditTarget::User(user.id))
+        .detail("handle", user.handle.clone())
+        .detail("subgroup", group.value.slug.clone());
+    change_members(store, group, &user, Seat::Coordinator, true, &event).await?;
+    Ok(user)
+}
+
+/// Stops `handle` coordinating subgroup `slug` (whatever roles they hold now). Returns the
+/// former coordinator.
+///
+/// # Errors
+/// Not allowed, unknown subgroup or user, not a coordinator of this subgroup, or a store
+/// failure.
+pub async fn remove_coordinator(
+    store: &impl Store,
+    actor: Actor<'_>,
+    slug: &str,
+    handle: &str,
+) -> Result<User, AdminError> {
+    actor.may_manage_subgroups()?;
+    let group = find_subgroup(store, slug).await?;
+    let user = find_user(store, handle).await?.user;
+    let event = actor
+        .event(AuditAction::CoordinatorRemoved, AuditTarget::User(user.id))
+        .detail("handle", user.handle.clone())
+        .detail("subgroup", group.value.slug.clone());
+    change_members(store, group, &user, Seat::Coordinator, false, &event).await?;
+    Ok(user)
+}
+
+/// Which list of a subgroup a change is about.
+#[derive(Clone, Copy, Debug)]
+enum Seat {
+    /// [`Subgroup::members`].
+    Member,
+    /// [`Subgroup::coordinators`].
+    Coordinator,
+}
+
+/// Adds or removes `user` as a member or coordinator, re-reading and retrying when the
+/// subgroup changed meanwhile, and records `event` with the change that succeeds.
 async fn change_members(
     store: &impl Store,
     mut current: Versioned<Subgroup>,
     user: &User,
+    seat: Seat,
     add: bool,
     event: &AuditEvent,
 ) -> Result<(), AdminError> {
@@ -387,23 +505,27 @@ async fn change_members(
         if attempt > 0 {
             current = find_subgroup(store, &slug).await?;
         }
-        let members = &mut current.value.members;
+        let list = match seat {
+            Seat::Member => &mut current.value.members,
+            Seat::Coordinator => &mut current.value.coordinators,
+        };
+        let handle = user.handle.clone();
         if add {
-            if members.contains(&user.id) {
-                return Err(AdminError::AlreadyMember {
-                    handle: user.handle.clone(),
-                    slug,
+            if list.contains(&user.id) {
+                return Err(match seat {
+                    Seat::Member => AdminError::AlreadyMember { handle, slug },
+                    Seat::Coordinator => AdminError::AlreadyCoordinator { handle, slug },
                 });
             }
-            members.push(user.id);
+            list.push(user.id);
         } else {
-            if !members.contains(&user.id) {
-                return Err(AdminError::NotMember {
-                    handle: user.handle.clone(),
-                    slug,
+            if !list.contains(&user.id) {
+                return Err(match seat {
+                    Seat::Member => AdminError::NotMember { handle, slug },
+                    Seat::Coordinator => AdminError::NotCoordinator { handle, slug },
                 });
             }
-            members.retain(|m| *m != user.id);
+            list.retain(|m| *m != user.id);
         }
         let change = AuditedChange::UpdateSubgroup {
             subgroup: &current.value,
@@ -670,6 +792,28 @@ mod tests {
         assert_eq!(
             api(AdminError::NotAnExpert("x".into())),
             ErrorCode::InvalidInput
+        );
+        assert_eq!(
+            api(AdminError::NotACoordinator("x".into())),
+            ErrorCode::InvalidInput
+        );
+        assert_eq!(
+            api(AdminError::AlreadyCoordinator {
+                handle: "x".into(),
+                slug: "y".into()
+            }),
+            ErrorCode::Conflict
+        );
+    }
+
+    #[test]
+    fn the_refusal_of_a_subgroup_without_routing_names_the_fallback() {
+        let text = AdminError::NoRouting("cobol".into()).to_string();
+        assert!(
+            text.contains("\"cobol\" would take no cases")
+                && text.contains("language or attack vector")
+                && text.contains(&format!("fallback subgroup {FALLBACK_SUBGROUP:?}")),
+            "{text}"
         );
     }
 }

@@ -569,6 +569,7 @@ pub async fn create_subgroup(
             name: field(&fields, "name").to_string(),
             languages,
             vectors: parse_each(&fields, "vector", "attack vector")?,
+            coordinators: Vec::new(),
         })
     });
     act(

@@ -28,6 +28,7 @@ mod pages_audit;
 mod reports;
 mod security;
 mod serving;
+mod subgroup_admin;
 mod tlp;
 mod tlp_matrix;
 mod util;
