@@ -4,8 +4,10 @@
 //! - `seed --cases N --assessments M` loads synthetic data for benchmarks and load tests.
 //! - `create-user HANDLE [--admin] [--role R]… [--password-stdin] [--token NAME]` creates an
 //!   account (the first admin of a new instance, say) and optionally prints an API token once.
-//! - `subgroup create|list|add-member|remove-member` manages the expert subgroups cases are
-//!   routed to (by the languages and attack vectors they take).
+//! - `subgroup create|list|add-member|remove-member|add-coordinator|remove-coordinator`
+//!   manages the expert subgroups cases are routed to (by the languages and attack vectors
+//!   they take; the fallback subgroup `general` takes what no other subgroup matches), their
+//!   members and their coordinators.
 //! - `user list|disable|enable|grant|revoke` manages accounts and roles.
 //! - `invite` creates an invitation and prints its URL once (the token is stored hashed).
 //! - `audit [--limit N] [--before SEQ]` prints the audit trail of privileged actions, newest
@@ -132,8 +134,12 @@ pub enum AdminCommand {
 #[derive(Debug, clap::Subcommand)]
 pub enum SubgroupCommand {
     /// Create a subgroup taking cases in the given languages and/or attack vectors.
+    ///
+    /// Every subgroup needs at least one --language or --vector, except the fallback subgroup
+    /// `general`: it takes the cases no other subgroup matches, so it may have none.
     Create {
-        /// Short stable name: lowercase letters, digits and '-' (used in URLs and invitations).
+        /// Short stable name: lowercase letters, digits and '-' (used in URLs and invitations);
+        /// `general` makes the fallback subgroup.
         slug: String,
         /// Name to show.
         #[arg(long)]
@@ -146,8 +152,12 @@ pub enum SubgroupCommand {
         /// binary, unicode, weakening, sabotage, review-evasion, contributor); repeatable.
         #[arg(long = "vector", value_name = "VECTOR")]
         vectors: Vec<String>,
+        /// A coordinator of the subgroup, by handle (they must hold the coordinator role);
+        /// repeatable.
+        #[arg(long = "coordinator", value_name = "HANDLE")]
+        coordinators: Vec<String>,
     },
-    /// List subgroups with their routing rules and members.
+    /// List subgroups with their routing rules, members and coordinators.
     List,
     /// Add an expert to a subgroup (they then see its cases in their queue).
     AddMember {
@@ -161,6 +171,21 @@ pub enum SubgroupCommand {
         /// The subgroup's slug.
         slug: String,
         /// The member's handle.
+        handle: String,
+    },
+    /// Make a coordinator (an account holding the coordinator role) coordinate a subgroup:
+    /// they then see its queue and the AMBER material of its cases.
+    AddCoordinator {
+        /// The subgroup's slug.
+        slug: String,
+        /// The coordinator's handle.
+        handle: String,
+    },
+    /// Stop a coordinator coordinating a subgroup (their roles stay as they are).
+    RemoveCoordinator {
+        /// The subgroup's slug.
+        slug: String,
+        /// The coordinator's handle.
         handle: String,
     },
 }
@@ -426,8 +451,12 @@ fn refused(e: AdminError) -> anyhow::Error {
         AdminError::DuplicateSlug(_) => {
             "\nhelp: choose another slug, or add members to the existing one"
         }
-        AdminError::NoRouting(_) => "\nhelp: pass at least one --language or --vector",
-        AdminError::NotMember { .. } => "\nhelp: `s-express admin subgroup list` shows members",
+        AdminError::NoRouting(_) => {
+            "\nhelp: pass at least one --language or --vector; only the fallback subgroup `general` may take none"
+        }
+        AdminError::NotMember { .. } | AdminError::NotCoordinator { .. } => {
+            "\nhelp: `s-express admin subgroup list` shows members and coordinators"
+        }
         AdminError::LastRole(_) => {
             "\nhelp: `s-express admin user disable HANDLE` stops an account instead"
         }
@@ -436,6 +465,9 @@ fn refused(e: AdminError) -> anyhow::Error {
     match e {
         AdminError::NotAnExpert(handle) => anyhow::anyhow!(
             "{handle:?} is neither an expert nor a coordinator\nhelp: `s-express admin user grant {handle} expert` first"
+        ),
+        AdminError::NotACoordinator(handle) => anyhow::anyhow!(
+            "{handle:?} does not hold the coordinator role, so cannot coordinate a subgroup\nhelp: `s-express admin user grant {handle} coordinator` first"
         ),
         e => anyhow::anyhow!("{e}{help}"),
     }
@@ -448,12 +480,14 @@ async fn subgroup(store: &AnyStore, command: SubgroupCommand) -> anyhow::Result<
             name,
             languages,
             vectors,
+            coordinators,
         } => {
             let new = NewSubgroup {
                 slug,
                 name,
                 languages: parse_all(&languages, "language", Language::ALL)?,
                 vectors: parse_all(&vectors, "attack vector", AttackVector::ALL)?,
+                coordinators,
             };
             let group = sx_server::admin::create_subgroup(store, Actor::Operator, new)
                 .await
@@ -472,6 +506,10 @@ async fn subgroup(store: &AnyStore, command: SubgroupCommand) -> anyhow::Result<
                 for id in &g.members {
                     members.push(handle_of(store, *id).await?);
                 }
+                let mut coordinators = Vec::new();
+                for id in &g.coordinators {
+                    coordinators.push(handle_of(store, *id).await?);
+                }
                 let joined = |it: Vec<String>| {
                     if it.is_empty() {
                         "-".to_string()
@@ -480,7 +518,7 @@ async fn subgroup(store: &AnyStore, command: SubgroupCommand) -> anyhow::Result<
                     }
                 };
                 println!(
-                    "{}\t{}\tlanguages={}\tvectors={}\tmembers={}",
+                    "{}\t{}\tlanguages={}\tvectors={}\tmembers={}\tcoordinators={}",
                     g.slug,
                     g.name,
                     joined(
@@ -492,6 +530,7 @@ async fn subgroup(store: &AnyStore, command: SubgroupCommand) -> anyhow::Result<
                     ),
                     joined(g.routing.vectors.iter().map(ToString::to_string).collect()),
                     joined(members),
+                    joined(coordinators),
                 );
             }
             Ok(())
@@ -508,6 +547,20 @@ async fn subgroup(store: &AnyStore, command: SubgroupCommand) -> anyhow::Result<
                 .await
                 .map_err(refused)?;
             println!("removed {} from subgroup {slug}", user.handle);
+            Ok(())
+        }
+        SubgroupCommand::AddCoordinator { slug, handle } => {
+            let user = sx_server::admin::add_coordinator(store, Actor::Operator, &slug, &handle)
+                .await
+                .map_err(refused)?;
+            println!("{} now coordinates subgroup {slug}", user.handle);
+            Ok(())
+        }
+        SubgroupCommand::RemoveCoordinator { slug, handle } => {
+            let user = sx_server::admin::remove_coordinator(store, Actor::Operator, &slug, &handle)
+                .await
+                .map_err(refused)?;
+            println!("{} no longer coordinates subgroup {slug}", user.handle);
             Ok(())
         }
     }

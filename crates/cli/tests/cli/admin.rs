@@ -538,3 +538,250 @@ fn every_operator_action_is_in_the_audit_trail_once_and_printed_newest_first() {
     let err = refused(&admin(&db, &["audit", "--limit", "0"], ""));
     assert!(err.contains("--limit must be between 1 and 500"), "{err}");
 }
+
+#[test]
+fn only_the_fallback_subgroup_may_take_no_cases_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sx.sqlite");
+    let err = refused(&admin(
+        &db,
+        &["subgroup", "create", "misc", "--name", "Misc"],
+        "",
+    ));
+    assert!(
+        err.contains("\"misc\" would take no cases")
+            && err.contains("fallback subgroup \"general\"")
+            && err.contains("help: pass at least one --language or --vector"),
+        "{err}"
+    );
+    let out = ok(&admin(
+        &db,
+        &["subgroup", "create", "general", "--name", "General"],
+        "",
+    ));
+    assert!(out.contains("created subgroup general"), "{out}");
+    let list = ok(&admin(&db, &["subgroup", "list"], ""));
+    assert!(
+        list.lines()
+            .any(|l| l == "general\tGeneral\tlanguages=-\tvectors=-\tmembers=-\tcoordinators=-"),
+        "{list}"
+    );
+    assert!(!list.contains("misc"), "{list}");
+    let help = ok(&admin(&db, &["subgroup", "create", "--help"], ""));
+    assert!(
+        help.contains("except the fallback subgroup `general`"),
+        "{help}"
+    );
+}
+
+#[test]
+fn coordinators_are_named_at_creation_added_and_removed_with_an_audit_record() {
+    use sx_domain::{AuditAction, AuditTarget};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sx.sqlite");
+    for (handle, role) in [
+        ("cora", "coordinator"),
+        ("colin", "coordinator"),
+        ("erin", "expert"),
+    ] {
+        ok(&admin(&db, &["create-user", handle, "--role", role], ""));
+    }
+
+    // At creation: every handle must exist and hold the coordinator role; a refusal creates
+    // nothing.
+    let err = refused(&admin(
+        &db,
+        &[
+            "subgroup",
+            "create",
+            "general",
+            "--name",
+            "General",
+            "--coordinator",
+            "ghost",
+        ],
+        "",
+    ));
+    assert!(
+        err.contains("no user with the handle \"ghost\"") && err.contains("user list"),
+        "{err}"
+    );
+    let err = refused(&admin(
+        &db,
+        &[
+            "subgroup",
+            "create",
+            "general",
+            "--name",
+            "General",
+            "--coordinator",
+            "erin",
+        ],
+        "",
+    ));
+    assert!(
+        err.contains("\"erin\" does not hold the coordinator role")
+            && err.contains("help: `s-express admin user grant erin coordinator` first"),
+        "{err}"
+    );
+    let list = ok(&admin(&db, &["subgroup", "list"], ""));
+    assert!(list.contains("no subgroups yet"), "{list}");
+    ok(&admin(
+        &db,
+        &[
+            "subgroup",
+            "create",
+            "general",
+            "--name",
+            "General",
+            "--coordinator",
+            "cora",
+            "--coordinator",
+            "CORA",
+        ],
+        "",
+    ));
+    let list = ok(&admin(&db, &["subgroup", "list"], ""));
+    assert!(list.contains("\tcoordinators=cora"), "{list}");
+
+    // Added and removed on an existing subgroup, with the same checks.
+    let err = refused(&admin(
+        &db,
+        &["subgroup", "add-coordinator", "general", "nobody"],
+        "",
+    ));
+    assert!(err.contains("no user with the handle \"nobody\""), "{err}");
+    let err = refused(&admin(
+        &db,
+        &["subgroup", "add-coordinator", "general", "erin"],
+        "",
+    ));
+    assert!(err.contains("does not hold the coordinator role"), "{err}");
+    let err = refused(&admin(
+        &db,
+        &["subgroup", "add-coordinator", "nope", "colin"],
+        "",
+    ));
+    assert!(err.contains("no subgroup with the slug \"nope\""), "{err}");
+    let err = refused(&admin(
+        &db,
+        &["subgroup", "add-coordinator", "general", "cora"],
+        "",
+    ));
+    assert!(
+        err.contains("\"cora\" already coordinates subgroup \"general\""),
+        "{err}"
+    );
+    let out = ok(&admin(
+        &db,
+        &["subgroup", "add-coordinator", "general", "colin"],
+        "",
+    ));
+    assert!(
+        out.contains("colin now coordinates subgroup general"),
+        "{out}"
+    );
+    ok(&admin(
+        &db,
+        &["subgroup", "add-member", "general", "erin"],
+        "",
+    ));
+    let list = ok(&admin(&db, &["subgroup", "list"], ""));
+    assert!(
+        list.contains("\tmembers=erin\tcoordinators=cora,colin"),
+        "{list}"
+    );
+    let users = ok(&admin(&db, &["user", "list"], ""));
+    assert!(
+        users
+            .lines()
+            .any(|l| l.starts_with("colin\t") && l.ends_with("subgroups=general")),
+        "{users}"
+    );
+    let out = ok(&admin(
+        &db,
+        &["subgroup", "remove-coordinator", "general", "cora"],
+        "",
+    ));
+    assert!(
+        out.contains("cora no longer coordinates subgroup general"),
+        "{out}"
+    );
+    let err = refused(&admin(
+        &db,
+        &["subgroup", "remove-coordinator", "general", "cora"],
+        "",
+    ));
+    assert!(
+        err.contains("\"cora\" does not coordinate subgroup \"general\"")
+            && err.contains("subgroup list"),
+        "{err}"
+    );
+    // A member is not a coordinator.
+    refused(&admin(
+        &db,
+        &["subgroup", "remove-coordinator", "general", "erin"],
+        "",
+    ));
+
+    // What the binary stored, and what the audit trail says (refusals record nothing).
+    let (coordinators, cora, colin, trail) = with_store(&db, async |s| {
+        use sx_store::Store as _;
+        let group = s
+            .get_subgroup_by_slug("general")
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
+        let id = async |h: &str| s.get_user_by_handle(h).await.unwrap().unwrap().user.id;
+        let (cora, colin) = (id("cora").await, id("colin").await);
+        let trail = s
+            .list_audit(&sx_store::AuditFilter::newest(100))
+            .await
+            .unwrap();
+        (group.coordinators, cora, colin, trail)
+    });
+    assert_eq!(coordinators, vec![colin]);
+    let subgroup_events: Vec<_> = trail
+        .iter()
+        .rev()
+        .map(|r| &r.event)
+        .filter(|e| e.action != AuditAction::UserCreated)
+        .collect();
+    let summary: Vec<(AuditAction, Option<&str>, Option<&str>)> = subgroup_events
+        .iter()
+        .map(|e| {
+            (
+                e.action,
+                e.details.get("handle").map(String::as_str),
+                e.details.get("coordinators").map(String::as_str),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (AuditAction::SubgroupCreated, None, Some("cora")),
+            (AuditAction::CoordinatorAdded, Some("colin"), None),
+            (AuditAction::MemberAdded, Some("erin"), None),
+            (AuditAction::CoordinatorRemoved, Some("cora"), None),
+        ]
+    );
+    assert_eq!(subgroup_events[1].target, AuditTarget::User(colin));
+    assert_eq!(subgroup_events[3].target, AuditTarget::User(cora));
+    assert_eq!(
+        subgroup_events[3]
+            .details
+            .get("subgroup")
+            .map(String::as_str),
+        Some("general")
+    );
+    let printed = ok(&admin(&db, &["audit", "--limit", "2"], ""));
+    assert!(
+        printed
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("\tsubgroup-coordinator-removed\tuser:cora\t")),
+        "{printed}"
+    );
+}
