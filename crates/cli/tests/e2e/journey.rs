@@ -298,33 +298,36 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// Creates the `general` subgroup (the analyzer's fallback route) directly in the store: the
-/// operator tooling for subgroups is not part of this journey.
+/// Creates the `general` subgroup (the analyzer's fallback route, so it needs no routing
+/// rules) the way an operator does: `s-express admin subgroup create general --coordinator …`,
+/// then `add-member` for each expert; and checks that `subgroup list` shows them.
 fn create_subgroup(sx: &Instance, members: &[&str], coordinators: &[&str]) {
-    let ids = |list: &[&str]| -> Vec<sx_domain::UserId> {
-        list.iter()
-            .map(|id| sx_domain::UserId(id.parse().unwrap()))
-            .collect()
-    };
-    let subgroup = sx_domain::Subgroup {
-        id: sx_domain::SubgroupId::from_uuid(uuid_now()),
-        slug: "general".into(),
-        name: "General".into(),
-        kind: sx_domain::SubgroupKind::AttackVector,
-        members: ids(members),
-        coordinators: ids(coordinators),
-        routing: sx_domain::RoutingRules::default(),
-    };
-    runtime().block_on(async {
-        use sx_store::Store as _;
-        let store = sx_store::open(&sx.database_url).await.unwrap();
-        store.create_subgroup(&subgroup).await.unwrap();
-        store.close().await;
-    });
-}
-
-fn uuid_now() -> uuid::Uuid {
-    uuid::Uuid::now_v7()
+    let mut create = vec!["subgroup", "create", "general", "--name", "General"];
+    for c in coordinators {
+        create.extend(["--coordinator", c]);
+    }
+    let out = sx.admin(&create, None);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("created subgroup general"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    for m in members {
+        sx.admin(&["subgroup", "add-member", "general", m], None);
+    }
+    let out = sx.admin(&["subgroup", "list"], None);
+    let list = String::from_utf8_lossy(&out.stdout);
+    let general = list
+        .lines()
+        .find(|l| l.starts_with("general\t"))
+        .unwrap_or_else(|| panic!("no general subgroup listed: {list}"));
+    assert!(
+        general.contains("languages=-")
+            && general.contains("vectors=-")
+            && general.contains(&format!("members={}", members.join(",")))
+            && general.contains(&format!("coordinators={}", coordinators.join(","))),
+        "{general}"
+    );
 }
 
 /// Verifies an export with the instance's public key read from its database: the out-of-band
@@ -359,20 +362,7 @@ fn journey(backend: Backend) {
     let frank = sx.create_user("frank", &["expert"], PASSWORD);
     let carol = sx.create_user("carol", &["coordinator"], PASSWORD);
     let api = Client::new(&sx.base_url);
-    let id_of = |token: &str| {
-        let me = api.with_token(token).get("/api/v1/me").json();
-        let user = if me["user"].is_object() {
-            &me["user"]
-        } else {
-            &me
-        };
-        user["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no user id in /api/v1/me: {me}"))
-            .to_string()
-    };
-    let (eve_id, frank_id, carol_id) = (id_of(&eve), id_of(&frank), id_of(&carol));
-    create_subgroup(&sx, &[&eve_id, &frank_id], &[&carol_id]);
+    create_subgroup(&sx, &["eve", "frank"], &["carol"]);
 
     // The maintainer asks for e-mail and a webhook; the secret is shown once.
     let (status, settings) = put_json(
