@@ -31,54 +31,24 @@ fn submission() -> Value {
     })
 }
 
-/// Stores a JavaScript subgroup with `members` (neither the CLI nor the API creates subgroups).
+/// Creates a JavaScript subgroup with `members` as an operator does, through
+/// `s-express admin subgroup`.
 fn javascript_subgroup(sx: &Instance, members: &[&str]) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let store = sx_store::open(&sx.database_url).await.unwrap();
-        let mut ids = Vec::new();
-        for handle in members {
-            ids.push(
-                store
-                    .get_user_by_handle(handle)
-                    .await
-                    .unwrap()
-                    .unwrap()
-                    .user
-                    .id,
-            );
-        }
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let id = format!(
-            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-            (nanos >> 64) as u32 ^ std::process::id(),
-            (nanos >> 48) as u16,
-            (nanos >> 36) as u16 & 0xfff,
-            (nanos >> 24) as u16 & 0xfff,
-            nanos as u64 & 0xffff_ffff_ffff
-        );
-        let subgroup = sx_domain::Subgroup {
-            id: id.parse().unwrap(),
-            slug: "javascript".into(),
-            name: "JavaScript and npm".into(),
-            kind: sx_domain::SubgroupKind::Language,
-            members: ids,
-            coordinators: Vec::new(),
-            routing: sx_domain::RoutingRules {
-                languages: [sx_domain::Language::JavaScript].into_iter().collect(),
-                vectors: std::collections::BTreeSet::new(),
-            },
-        };
-        use sx_store::Store as _;
-        store.create_subgroup(&subgroup).await.unwrap();
-        store.close().await;
-    });
+    sx.admin(
+        &[
+            "subgroup",
+            "create",
+            "javascript",
+            "--name",
+            "JavaScript and npm",
+            "--language",
+            "javascript",
+        ],
+        None,
+    );
+    for handle in members {
+        sx.admin(&["subgroup", "add-member", "javascript", handle], None);
+    }
 }
 
 fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
