@@ -184,7 +184,18 @@ pub enum AdminError {
     DuplicateHandle(String),
     /// The database failed.
     #[error("the database failed: {0}")]
-    Store(#[from] StoreError),
+    Store(#[source] StoreError),
+}
+
+impl From<StoreError> for AdminError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            // The store's own last-admin guard, for writes that raced past
+            // `ensure_another_admin`.
+            StoreError::LastAdmin { .. } => AdminError::LastAdmin,
+            other => AdminError::Store(other),
+        }
+    }
 }
 
 impl From<AdminError> for ApiError {
@@ -542,6 +553,10 @@ async fn change_members(
 
 /// Refuses to take away the last enabled admin (nobody could administer the instance then).
 ///
+/// This early check gives the refusal before anything is written; the store enforces the same
+/// rule again inside the write's transaction ([`StoreError::LastAdmin`], mapped to
+/// [`AdminError::LastAdmin`]), so two admins removing each other at once cannot both succeed.
+///
 /// # Errors
 /// [`AdminError::LastAdmin`], or a store failure.
 pub async fn ensure_another_admin(store: &impl Store, leaving: UserId) -> Result<(), AdminError> {
@@ -789,6 +804,10 @@ mod tests {
             ErrorCode::Conflict
         );
         assert_eq!(api(AdminError::LastAdmin), ErrorCode::InvalidState);
+        // The store's own guard (a write that raced past `ensure_another_admin`) reads the same.
+        let raced = AdminError::from(StoreError::LastAdmin { id: "u".into() });
+        assert!(matches!(raced, AdminError::LastAdmin), "{raced:?}");
+        assert_eq!(raced.to_string(), AdminError::LastAdmin.to_string());
         assert_eq!(
             api(AdminError::NotAnExpert("x".into())),
             ErrorCode::InvalidInput

@@ -237,6 +237,11 @@ impl From<sx_store::StoreError> for ApiError {
                     .with_cause(err)
             }
             E::NotFound { entity, .. } => Self::not_found(entity).with_cause(err),
+            E::LastAdmin { .. } => Self::new(
+                ErrorCode::InvalidState,
+                "that is the last enabled admin; grant another account the admin role first",
+            )
+            .with_cause(err),
             _ => Self::internal(err),
         }
     }
@@ -396,5 +401,12 @@ mod tests {
         .into();
         assert_eq!(e.code, ErrorCode::Conflict);
         assert!(e.message.contains("try again"));
+    }
+
+    #[test]
+    fn the_stores_last_admin_refusal_is_an_invalid_state_not_a_500() {
+        let e: ApiError = sx_store::StoreError::LastAdmin { id: "u".into() }.into();
+        assert_eq!(e.code, ErrorCode::InvalidState);
+        assert!(e.message.contains("last enabled admin"), "{}", e.message);
     }
 }

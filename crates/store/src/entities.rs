@@ -114,7 +114,40 @@ macro_rules! entity_helpers {
             Ok(())
         }
 
+        /// Whether the user `id` is now an enabled admin (`None` if there is no such user),
+        /// read with the backend's row lock (`USER_FOR_WRITE`) before a write that may change it.
+        async fn enabled_admin_for_write(conn: &mut Conn, id: UserId) -> StoreResult<Option<bool>> {
+            let Some(row) = sqlx::query(USER_FOR_WRITE).bind(id.0).fetch_optional(&mut *conn).await? else {
+                return Ok(None);
+            };
+            let disabled: bool = row.try_get("disabled")?;
+            let user: User = doc(&row, "user")?;
+            Ok(Some(!disabled && user.has_role(sx_domain::Role::Admin)))
+        }
+
+        /// The last-admin rule, checked after a write that took admin power away from `id` in
+        /// the same transaction: at least one enabled account must still hold the admin role,
+        /// or the write fails with [`StoreError::LastAdmin`] (and the caller's transaction rolls
+        /// back). On PostgreSQL such writes queue on one advisory lock first, so of two
+        /// concurrent ones the second sees the first's commit and counts correctly; SQLite's
+        /// `BEGIN IMMEDIATE` already serialises every writer.
+        async fn keep_an_enabled_admin(conn: &mut Conn, id: UserId) -> StoreResult<()> {
+            if let Some(lock) = ADMIN_GUARD_LOCK {
+                sqlx::query(lock).execute(&mut *conn).await?;
+            }
+            let rows = sqlx::query("SELECT doc FROM users WHERE disabled = FALSE").fetch_all(&mut *conn).await?;
+            for row in &rows {
+                let user: User = doc(row, "user")?;
+                if user.has_role(sx_domain::Role::Admin) {
+                    return Ok(());
+                }
+            }
+            Err(StoreError::LastAdmin { id: id.to_string() })
+        }
+
         async fn write_user(conn: &mut Conn, user: &User, expected_version: i64) -> StoreResult<i64> {
+            let loses_admin = !user.has_role(sx_domain::Role::Admin)
+                && enabled_admin_for_write(conn, user.id).await? == Some(true);
             let r = sqlx::query(
                 "UPDATE users SET handle_norm = $3, doc = $4, version = version + 1 WHERE id = $1 AND version = $2",
             )
@@ -129,10 +162,14 @@ macro_rules! entity_helpers {
                 return Err(stale_or_missing(conn, "SELECT 1 FROM users WHERE id = $1", "user", user.id.0, expected_version)
                     .await);
             }
+            if loses_admin {
+                keep_an_enabled_admin(conn, user.id).await?;
+            }
             Ok(expected_version + 1)
         }
 
         async fn write_user_disabled(conn: &mut Conn, id: UserId, disabled: bool) -> StoreResult<()> {
+            let loses_admin = disabled && enabled_admin_for_write(conn, id).await? == Some(true);
             let r = sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
                 .bind(id.0)
                 .bind(disabled)
@@ -144,6 +181,9 @@ macro_rules! entity_helpers {
             if disabled {
                 // A disabled user is logged out everywhere at once.
                 sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.0).execute(&mut *conn).await?;
+            }
+            if loses_admin {
+                keep_an_enabled_admin(conn, id).await?;
             }
             Ok(())
         }

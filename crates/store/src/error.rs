@@ -44,6 +44,15 @@ pub enum StoreError {
         /// The worker that lost it.
         worker: String,
     },
+    /// The write would leave no enabled account with the admin role (revoking the role from,
+    /// or disabling, the last enabled admin). Nothing was changed.
+    #[error(
+        "user {id} is the last enabled admin; grant another account the admin role before revoking it or disabling this one"
+    )]
+    LastAdmin {
+        /// The account that would have lost its admin power.
+        id: String,
+    },
     /// The URL names no supported backend.
     #[error(
         "unsupported database URL {url:?}: use sqlite://PATH (or a plain file path) for SQLite, or postgres://USER@HOST/DB for PostgreSQL"

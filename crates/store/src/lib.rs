@@ -19,6 +19,13 @@
 //! on and fails with [`StoreError::Conflict`] if someone else saved in between (optimistic
 //! concurrency); the caller reloads and re-applies its domain command.
 //!
+//! One rule is kept by the store itself rather than by its callers: the last enabled admin
+//! never loses admin power. A user write that revokes the admin role from an enabled admin, or
+//! disables one, checks in its own transaction that another enabled admin remains and
+//! otherwise fails with [`StoreError::LastAdmin`], changing nothing. Such writes are
+//! serialised (SQLite's single writer; a PostgreSQL advisory lock), so two admins revoking or
+//! disabling each other at the same moment cannot both succeed.
+//!
 //! Durability: a create or update returns only after its transaction committed; SQLite runs in
 //! WAL mode with `synchronous=FULL`, so an acknowledged write survives a crash or power loss
 //! (checked by a test that SIGKILLs a writer right after its acknowledgement).
@@ -251,11 +258,13 @@ store_api! {
     fn get_user(&self, id: sx_domain::UserId) -> Option<UserRecord>;
     /// Reads a user by handle (normalized like conflicts: case-insensitive, no leading `@`).
     fn get_user_by_handle(&self, handle: &str) -> Option<UserRecord>;
-    /// Saves a changed user; returns the new version or fails with `Conflict` if stale.
+    /// Saves a changed user; returns the new version or fails with `Conflict` if stale, or
+    /// with `LastAdmin` if it revokes the admin role of the last enabled admin.
     fn update_user(&self, user: &sx_domain::User, expected_version: i64) -> i64;
     /// Sets or clears the password hash.
     fn set_password_hash(&self, id: sx_domain::UserId, password_hash: Option<&str>) -> ();
-    /// Disables (and logs out everywhere) or re-enables a user.
+    /// Disables (and logs out everywhere) or re-enables a user. Disabling the last enabled
+    /// admin fails with `LastAdmin`.
     fn set_user_disabled(&self, id: sx_domain::UserId, disabled: bool) -> ();
     /// Every user (disabled ones included), by normalized handle.
     fn list_users(&self) -> Vec<UserRecord>;
@@ -426,7 +435,8 @@ store_api! {
 
     // ---- audit trail (see [`audit`]) ----
     /// Performs a privileged change and appends its audit record in one transaction: both are
-    /// committed or neither. Fails as the plain method would (`Duplicate`, `Conflict`, …).
+    /// committed or neither. Fails as the plain method would (`Duplicate`, `Conflict`,
+    /// `LastAdmin`, …).
     /// Returns the record's sequence number.
     fn apply_audited(&self, change: &audit::AuditedChange<'_>, event: &sx_domain::AuditEvent) -> u64;
     /// Appends an audit record for an action that is not one store write (bulk seeding).

@@ -17,6 +17,16 @@ type Db = sqlx::Postgres;
 /// How a true boolean column value is written in SQL (see `sqlite.rs`).
 const SQL_TRUE: &str = "TRUE";
 
+/// Reads a user's row before a write that may take away admin power, locking it until commit
+/// so its role and `disabled` flag cannot change underneath the check.
+const USER_FOR_WRITE: &str = "SELECT doc, disabled FROM users WHERE id = $1 FOR UPDATE";
+
+/// Serialises the last-admin check (`entities.rs`): a transaction-scoped advisory lock (key
+/// `0x5358_4144_4d49_4e53`, "SXADMINS"), taken only by writes that take admin power away, so
+/// two of them never both count the other's admin as the one that remains. Each statement after
+/// it sees everything committed before the lock was granted (READ COMMITTED).
+const ADMIN_GUARD_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(6005621864708787795)");
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// A store in a PostgreSQL database (or one schema of it).

@@ -19,6 +19,13 @@ type Db = sqlx::Sqlite;
 /// `cases_queue` (`WHERE queue_open = 1`) when the query spells the predicate the same way.
 const SQL_TRUE: &str = "1";
 
+/// Reads a user's row before a write that may take away admin power. `BEGIN IMMEDIATE` already
+/// holds the database's one write lock, so no row lock is needed.
+const USER_FOR_WRITE: &str = "SELECT doc, disabled FROM users WHERE id = $1";
+
+/// Serialises the last-admin check (`entities.rs`): nothing to do, the write lock already does.
+const ADMIN_GUARD_LOCK: Option<&str> = None;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// A store in one SQLite file.

@@ -20,6 +20,7 @@ mod cases;
 mod dataset;
 mod detectors;
 mod forge_deliveries;
+mod last_admin;
 mod mail;
 mod openapi;
 mod pages;

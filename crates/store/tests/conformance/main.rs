@@ -17,6 +17,7 @@
     reason = "test helpers run outside #[test] fns; a panic is a failure"
 )]
 
+mod admins;
 mod audit;
 mod cases;
 mod changes;
