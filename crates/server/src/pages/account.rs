@@ -21,7 +21,7 @@ use crate::AppState;
 use crate::accounts;
 use crate::api;
 use crate::auth::{ClientIp, Credential};
-use crate::error::{ApiError, Json};
+use crate::error::{ApiError, ErrorCode, Json};
 use crate::notify::Event;
 use crate::pages::visitor::Visitor;
 use crate::pages::{
@@ -472,6 +472,13 @@ fn settings_notice(done: &str) -> Option<&'static str> {
         "mail-intake-removed" => {
             Some("Your intake address was removed; mail sent to it is refused from now on.")
         }
+        // A form from a stale page (another tab, the back button): nothing was left to do.
+        "token-gone" => Some(
+            "That token was already revoked (perhaps in another tab) or no longer exists; nothing changed.",
+        ),
+        "mail-intake-gone" => Some(
+            "That intake address was already removed (perhaps in another tab); nothing changed.",
+        ),
         _ => None,
     }
 }
@@ -788,8 +795,14 @@ pub async fn revoke_token(
 ) -> Result<Response, PageError> {
     let caller = visitor.require()?.clone();
     visitor.verify(&form.csrf)?;
-    api::tokens::revoke(State(state), caller, crate::error::Path(id)).await?;
-    Ok(see_other(&visitor, "/settings?done=token-revoked"))
+    match api::tokens::revoke(State(state), caller, crate::error::Path(id)).await {
+        Ok(_) => Ok(see_other(&visitor, "/settings?done=token-revoked")),
+        // Revoked meanwhile (a stale tab): say so on the settings page, not as an error page.
+        Err(e) if e.code == ErrorCode::NotFound => {
+            Ok(see_other(&visitor, "/settings?done=token-gone"))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `POST /settings/mail-intake`: makes a new intake address through the API's function and
@@ -819,9 +832,11 @@ pub async fn remove_mail_intake(
 ) -> Result<Response, PageError> {
     let caller = visitor.require()?.clone();
     visitor.verify(&form.csrf)?;
-    crate::mail::api::remove(&state, &caller).await?;
-    Ok(see_other(
-        &visitor,
-        "/settings?done=mail-intake-removed#mail-intake",
-    ))
+    let done = match crate::mail::api::remove(&state, &caller).await {
+        Ok(()) => "/settings?done=mail-intake-removed#mail-intake",
+        // Removed meanwhile (a stale tab): say so on the settings page, not as an error page.
+        Err(e) if e.code == ErrorCode::NotFound => "/settings?done=mail-intake-gone#mail-intake",
+        Err(e) => return Err(e.into()),
+    };
+    Ok(see_other(&visitor, done))
 }

@@ -465,6 +465,24 @@ async fn the_settings_page_makes_shows_once_and_removes_the_intake_address() {
         page.text("[role=status]")
             .contains("intake address was removed")
     );
+    // A stale tab removing it again lands back on the settings page with a notice instead of
+    // the API's 404 page.
+    let again = b
+        .post("/settings/mail-intake/remove", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    assert_eq!(
+        again.location(),
+        "/settings?done=mail-intake-gone#mail-intake"
+    );
+    let stale = b.get("/settings?done=mail-intake-gone").await;
+    assert_eq!(stale.status, StatusCode::OK);
+    assert!(
+        stale.text("[role=status]").contains("already removed"),
+        "{}",
+        stale.body
+    );
+    assert_eq!(stale.count("#form-error"), 0);
     assert!(page.text("#mail-intake-facts").contains("none yet"));
     assert_eq!(
         app.state

@@ -965,6 +965,30 @@ async fn settings_change_the_password_and_issue_and_revoke_tokens() {
         .call(Method::GET, "/api/v1/me", Some(&secret), None)
         .await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+
+    // A stale tab revoking it again, or a token id that never existed, lands back on the
+    // settings page with a notice instead of the API's 404 page.
+    for path in [revoke.as_str(), "/settings/tokens/no-such-token/revoke"] {
+        let again = b.post(path, &[("csrf", &csrf)]).await;
+        assert_eq!(
+            again.status,
+            StatusCode::SEE_OTHER,
+            "{path}: {}",
+            again.body
+        );
+        assert_eq!(again.location(), "/settings?done=token-gone", "{path}");
+    }
+    let page = b.get("/settings?done=token-gone").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text("[role=status]").contains("already revoked"),
+        "{}",
+        page.body
+    );
+    assert_eq!(page.count("#form-error"), 0);
+    // Without the form's CSRF token a stale revocation is still refused.
+    let forged = b.post(&revoke, &[("csrf", "forged")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
 }
 
 async fn the_admin_page_is_for_staff_and_its_invitations_open_accounts() {
