@@ -33,10 +33,6 @@ use criterion::{BatchSize, Criterion, SamplingMode, Throughput};
 use sx_analyzer::Analyzer;
 use sx_analyzer::diff::{Limits, parse};
 
-/// The allocator the `s-express` binary uses, so the figures are the binary's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Bytes of diff text in the throughput corpus (one large change).
 const THROUGHPUT_BYTES: usize = 24 << 20;
 /// Bytes of diff text in the many-pull-requests corpus.

@@ -11,10 +11,6 @@
 //!
 //! Startup is kept cheap: the analyzer is built once per process and nothing else (no async
 //! runtime, no database) is set up unless the subcommand needs it.
-//!
-//! The allocator is mimalloc: parsing a diff allocates a text buffer and a line table per
-//! hunk, and with glibc's malloc a fifth of the parser's time went to allocating and freeing
-//! them (README, Performance).
 
 mod commands;
 mod pull_request;
@@ -24,9 +20,6 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// S-Express: a first, evidence-backed read of a dodgy pull request.
 #[derive(Debug, Parser)]
