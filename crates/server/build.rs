@@ -5,26 +5,37 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/detectors");
+    // The manifest directory as cargo gives it to this run, not as it was when the script
+    // was compiled: a build directory reused from another checkout (CI keeps one outside the
+    // clone) would otherwise read the docs of a checkout that may no longer exist.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "cargo passes CARGO_MANIFEST_DIR to build scripts only this way"
+    )]
+    let manifest = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+    let dir = Path::new(&manifest).join("../../docs/detectors");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut pages: Vec<(String, String)> = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(&dir) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Some(id) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".md"))
-            else {
-                continue;
-            };
-            if id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            {
-                println!("cargo:rerun-if-changed={}", path.display());
-                pages.push((id.to_string(), path.display().to_string()));
-            }
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) => panic!("cannot read the detector docs at {}: {e}", dir.display()),
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(id) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".md"))
+        else {
+            continue;
+        };
+        if id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            println!("cargo:rerun-if-changed={}", path.display());
+            pages.push((id.to_string(), path.display().to_string()));
         }
     }
     pages.sort();
