@@ -602,15 +602,7 @@ pub async fn add_member(
     visitor: Visitor,
     PageForm(form): PageForm<MemberForm>,
 ) -> Result<Response, PageError> {
-    let store = state.store.clone();
-    let handle = form.handle.trim().to_string();
-    let slug = form.subgroup.trim().to_string();
-    act(&state, &visitor, &form.csrf, "", |user| async move {
-        shared::add_member(&store, Actor::User(&user), &slug, &handle)
-            .await
-            .map(|_| "member-added")
-    })
-    .await
+    change_membership(state, visitor, form, true).await
 }
 
 /// `POST /admin/subgroups/members/remove`: removes a member from a subgroup.
@@ -619,13 +611,30 @@ pub async fn remove_member(
     visitor: Visitor,
     PageForm(form): PageForm<MemberForm>,
 ) -> Result<Response, PageError> {
+    change_membership(state, visitor, form, false).await
+}
+
+/// Adds the form's handle to its subgroup (`add`), or removes it.
+async fn change_membership(
+    state: AppState,
+    visitor: Visitor,
+    form: MemberForm,
+    add: bool,
+) -> Result<Response, PageError> {
     let store = state.store.clone();
     let handle = form.handle.trim().to_string();
     let slug = form.subgroup.trim().to_string();
     act(&state, &visitor, &form.csrf, "", |user| async move {
-        shared::remove_member(&store, Actor::User(&user), &slug, &handle)
-            .await
-            .map(|_| "member-removed")
+        let actor = Actor::User(&user);
+        if add {
+            shared::add_member(&store, actor, &slug, &handle)
+                .await
+                .map(|_| "member-added")
+        } else {
+            shared::remove_member(&store, actor, &slug, &handle)
+                .await
+                .map(|_| "member-removed")
+        }
     })
     .await
 }
