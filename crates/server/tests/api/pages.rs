@@ -137,6 +137,13 @@ impl Browser {
         b
     }
 
+    /// [`Browser::signed_in`], with the session's CSRF token (read from the home page).
+    pub async fn signed_in_with_csrf(app: &TestApp, user: &User) -> (Browser, String) {
+        let mut b = Browser::signed_in(app, user).await;
+        let csrf = b.get("/").await.csrf();
+        (b, csrf)
+    }
+
     async fn send(&mut self, request: Request<Body>) -> Page {
         let response = self.router.clone().oneshot(request).await.unwrap();
         for v in response.headers().get_all(header::SET_COOKIE) {
@@ -220,6 +227,29 @@ impl Browser {
             .body(Body::from(body))
             .unwrap();
         self.send(request).await
+    }
+
+    /// Posts `/admin`'s create-subgroup form for a subgroup taking `language`.
+    pub async fn create_subgroup(
+        &mut self,
+        csrf: &str,
+        slug: &str,
+        name: &str,
+        language: &str,
+    ) -> Page {
+        let fields = [
+            ("csrf", csrf),
+            ("slug", slug),
+            ("name", name),
+            ("language", language),
+        ];
+        self.post("/admin/subgroups", &fields).await
+    }
+
+    /// Posts a membership form of `/admin` (`path` adds or removes) for subgroup `python`.
+    pub async fn membership(&mut self, path: &str, csrf: &str, handle: &str) -> Page {
+        let fields = [("csrf", csrf), ("subgroup", "python"), ("handle", handle)];
+        self.post(path, &fields).await
     }
 
     /// Forwards `diff` through the submit form; returns the new case's id.

@@ -3,11 +3,10 @@
 //! functions `s-express admin` runs, by those the domain allows, each form CSRF-protected.
 
 use axum::http::{Method, StatusCode};
-use sx_domain::Role;
 use sx_store::Store;
 use time::OffsetDateTime;
 
-use crate::pages::{Browser, Page};
+use crate::pages::Browser;
 use crate::util::TestApp;
 
 crate::both_backends!(
@@ -196,7 +195,7 @@ async fn settings_save_notification_preferences_with_the_apis_checks() {
 
 async fn coordinators_create_subgroups_and_change_members_by_form() {
     let app = TestApp::new().await;
-    let cora = app.user("cora", &[Role::Coordinator]).await;
+    let cora = app.coordinator("cora").await;
     let erin = app.expert("erin").await;
     let alice = app.maintainer("alice").await;
     let mut c = Browser::signed_in(&app, &cora.user).await;
@@ -273,119 +272,72 @@ async fn coordinators_create_subgroups_and_change_members_by_form() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(r.location(), "/admin?done=subgroup-created");
-    let group = app
-        .state
-        .store
-        .get_subgroup_by_slug("python")
-        .await
-        .unwrap()
-        .unwrap()
-        .value;
+    let group = app.subgroup("python").await;
     assert_eq!(group.name, "Python and PyPI");
     assert_eq!(group.kind, sx_domain::SubgroupKind::Language);
     assert_eq!(group.routing.vectors.len(), 2);
-    let dup = c
-        .post(
-            "/admin/subgroups",
-            &[
-                ("csrf", &csrf),
-                ("slug", "python"),
-                ("name", "Again"),
-                ("language", "go"),
-            ],
-        )
-        .await;
+    let dup = c.create_subgroup(&csrf, "python", "Again", "go").await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
     assert!(dup.text("#form-error").contains("already exists"));
 
     // Members: only experts and coordinators; added once; removed.
-    let r = member(&mut c, "/admin/subgroups/members", &csrf, "alice").await;
+    let r = c
+        .membership("/admin/subgroups/members", &csrf, "alice")
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         r.text("#form-error")
             .contains("neither an expert nor a coordinator")
     );
-    let r = member(&mut c, "/admin/subgroups/members", &csrf, "nobody").await;
+    let r = c
+        .membership("/admin/subgroups/members", &csrf, "nobody")
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(r.text("#form-error").contains("no user with the handle"));
-    let r = member(&mut c, "/admin/subgroups/members", &csrf, "erin").await;
+    let r = c
+        .membership("/admin/subgroups/members", &csrf, "erin")
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let page = c.get("/admin?done=member-added").await;
     assert!(page.text("#notice").contains("member was added"));
     assert_eq!(page.texts("#subgroups ul.members .mono"), vec!["erin"]);
-    let again = member(&mut c, "/admin/subgroups/members", &csrf, "erin").await;
+    let again = c
+        .membership("/admin/subgroups/members", &csrf, "erin")
+        .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(again.text("#form-error").contains("already a member"));
-    let members = app
-        .state
-        .store
-        .get_subgroup_by_slug("python")
-        .await
-        .unwrap()
-        .unwrap()
-        .value
-        .members;
-    assert_eq!(members, vec![erin.user.id]);
+    assert_eq!(app.subgroup("python").await.members, vec![erin.user.id]);
     // The remove button next to the member.
     assert_eq!(
         page.attr("#subgroups ul.members form", "action").as_deref(),
         Some("/admin/subgroups/members/remove")
     );
-    let r = member(&mut c, "/admin/subgroups/members/remove", &csrf, "erin").await;
+    let r = c
+        .membership("/admin/subgroups/members/remove", &csrf, "erin")
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert!(
-        app.state
-            .store
-            .get_subgroup_by_slug("python")
-            .await
-            .unwrap()
-            .unwrap()
-            .value
-            .members
-            .is_empty()
-    );
-    let r = member(&mut c, "/admin/subgroups/members/remove", &csrf, "erin").await;
+    assert!(app.subgroup("python").await.members.is_empty());
+    let r = c
+        .membership("/admin/subgroups/members/remove", &csrf, "erin")
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.text("#form-error").contains("not a member"));
 
     // A maintainer may do none of it.
-    let mut m = Browser::signed_in(&app, &alice.user).await;
-    let token = m.get("/").await.csrf();
-    let r = m
-        .post(
-            "/admin/subgroups",
-            &[
-                ("csrf", &token),
-                ("slug", "go"),
-                ("name", "Go"),
-                ("language", "go"),
-            ],
-        )
-        .await;
+    let (mut m, token) = Browser::signed_in_with_csrf(&app, &alice.user).await;
+    let r = m.create_subgroup(&token, "go", "Go", "go").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = m
-        .post(
-            "/admin/subgroups/members",
-            &[("csrf", &token), ("subgroup", "python"), ("handle", "erin")],
-        )
+        .membership("/admin/subgroups/members", &token, "erin")
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(app.state.store.list_subgroups().await.unwrap().len(), 1);
 }
 
-/// Posts a membership form for subgroup `python`.
-async fn member(b: &mut Browser, path: &str, csrf: &str, handle: &str) -> Page {
-    b.post(
-        path,
-        &[("csrf", csrf), ("subgroup", "python"), ("handle", handle)],
-    )
-    .await
-}
-
 async fn admins_disable_and_enable_accounts_and_others_may_not() {
     let app = TestApp::new().await;
-    let root = app.user("root", &[Role::Admin]).await;
-    let cora = app.user("cora", &[Role::Coordinator]).await;
+    let root = app.admin("root").await;
+    let cora = app.coordinator("cora").await;
     let bob = app.maintainer("bob").await;
     let bob_session =
         sx_server::accounts::start_session(&app.state, bob.user.id, OffsetDateTime::now_utc())
@@ -393,8 +345,7 @@ async fn admins_disable_and_enable_accounts_and_others_may_not() {
             .unwrap();
 
     // A coordinator may not.
-    let mut c = Browser::signed_in(&app, &cora.user).await;
-    let token = c.get("/admin").await.csrf();
+    let (mut c, token) = Browser::signed_in_with_csrf(&app, &cora.user).await;
     let r = c
         .post("/admin/users/bob/disable", &[("csrf", &token)])
         .await;
@@ -416,15 +367,7 @@ async fn admins_disable_and_enable_accounts_and_others_may_not() {
     let csrf = page.csrf();
     let r = a.post("/admin/users/bob/disable", &[("csrf", "")]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert!(
-        !app.state
-            .store
-            .get_user_by_handle("bob")
-            .await
-            .unwrap()
-            .unwrap()
-            .disabled
-    );
+    assert!(!app.account("bob").await.disabled);
     let r = a
         .post("/admin/users/root/disable", &[("csrf", &csrf)])
         .await;
@@ -437,15 +380,7 @@ async fn admins_disable_and_enable_accounts_and_others_may_not() {
     let page = a.get(r.location()).await;
     assert!(page.text("#notice").contains("disabled"));
     assert!(page.text("#found-user").contains("disabled"));
-    assert!(
-        app.state
-            .store
-            .get_user_by_handle("bob")
-            .await
-            .unwrap()
-            .unwrap()
-            .disabled
-    );
+    assert!(app.account("bob").await.disabled);
     // Bob's token and session stopped working at once.
     let me = app
         .call(Method::GET, "/api/v1/me", Some(&bob.token), None)
@@ -463,15 +398,7 @@ async fn admins_disable_and_enable_accounts_and_others_may_not() {
 
     let r = a.post("/admin/users/bob/enable", &[("csrf", &csrf)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert!(
-        !app.state
-            .store
-            .get_user_by_handle("bob")
-            .await
-            .unwrap()
-            .unwrap()
-            .disabled
-    );
+    assert!(!app.account("bob").await.disabled);
     let me = app
         .call(Method::GET, "/api/v1/me", Some(&bob.token), None)
         .await;

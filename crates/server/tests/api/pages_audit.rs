@@ -39,42 +39,25 @@ async fn one_new(app: &TestApp, before: usize, what: &str) -> AuditEvent {
 
 async fn each_admin_action_records_exactly_one_audit_record_with_its_actor() {
     let app = TestApp::new().await;
-    let root = app.user("root", &[Role::Admin]).await;
-    let cora = app.user("cora", &[Role::Coordinator]).await;
+    let root = app.admin("root").await;
+    let cora = app.coordinator("cora").await;
     let erin = app.expert("erin").await;
     let bob = app.maintainer("bob").await;
     assert!(
         trail(&app).await.is_empty(),
         "registration is not privileged"
     );
-    let mut c = Browser::signed_in(&app, &cora.user).await;
-    let c_csrf = c.get("/admin").await.csrf();
-    let mut a = Browser::signed_in(&app, &root.user).await;
-    let a_csrf = a.get("/admin").await.csrf();
+    let (mut c, c_csrf) = Browser::signed_in_with_csrf(&app, &cora.user).await;
+    let (mut a, a_csrf) = Browser::signed_in_with_csrf(&app, &root.user).await;
     let by_cora = AuditActor::User(cora.user.id);
     let by_root = AuditActor::User(root.user.id);
 
     // A coordinator creates a subgroup and changes its members.
     let r = c
-        .post(
-            "/admin/subgroups",
-            &[
-                ("csrf", &c_csrf),
-                ("slug", "python"),
-                ("name", "Python"),
-                ("language", "python"),
-            ],
-        )
+        .create_subgroup(&c_csrf, "python", "Python", "python")
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let group = app
-        .state
-        .store
-        .get_subgroup_by_slug("python")
-        .await
-        .unwrap()
-        .unwrap()
-        .value;
+    let group = app.subgroup("python").await;
     let e = one_new(&app, 0, "subgroup created").await;
     assert_eq!(
         (e.actor, e.action, e.target),
@@ -87,12 +70,9 @@ async fn each_admin_action_records_exactly_one_audit_record_with_its_actor() {
     assert_eq!(e.details["subgroup"], "python");
     assert_eq!(e.details["languages"], "python");
 
-    let fields = [
-        ("csrf", c_csrf.as_str()),
-        ("subgroup", "python"),
-        ("handle", "erin"),
-    ];
-    let r = c.post("/admin/subgroups/members", &fields).await;
+    let r = c
+        .membership("/admin/subgroups/members", &c_csrf, "erin")
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let e = one_new(&app, 1, "member added").await;
     assert_eq!(
@@ -108,19 +88,11 @@ async fn each_admin_action_records_exactly_one_audit_record_with_its_actor() {
         ("erin", "python")
     );
     // Refusals record nothing: a second add, a duplicate subgroup, no CSRF token.
-    let r = c.post("/admin/subgroups/members", &fields).await;
-    assert_eq!(r.status, StatusCode::CONFLICT);
     let r = c
-        .post(
-            "/admin/subgroups",
-            &[
-                ("csrf", &c_csrf),
-                ("slug", "python"),
-                ("name", "Again"),
-                ("language", "go"),
-            ],
-        )
+        .membership("/admin/subgroups/members", &c_csrf, "erin")
         .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = c.create_subgroup(&c_csrf, "python", "Again", "go").await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     let r = c
         .post(
@@ -131,7 +103,9 @@ async fn each_admin_action_records_exactly_one_audit_record_with_its_actor() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(trail(&app).await.len(), 2, "refusals are not recorded");
 
-    let r = c.post("/admin/subgroups/members/remove", &fields).await;
+    let r = c
+        .membership("/admin/subgroups/members/remove", &c_csrf, "erin")
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let e = one_new(&app, 2, "member removed").await;
     assert_eq!(
@@ -259,18 +233,10 @@ async fn each_admin_action_records_exactly_one_audit_record_with_its_actor() {
 
 async fn admins_grant_and_revoke_roles_by_form_and_others_may_not() {
     let app = TestApp::new().await;
-    let root = app.user("root", &[Role::Admin]).await;
-    let cora = app.user("cora", &[Role::Coordinator]).await;
+    let root = app.admin("root").await;
+    let cora = app.coordinator("cora").await;
     app.maintainer("bob").await;
-    let role_of = async |handle: &str| {
-        app.state
-            .store
-            .get_user_by_handle(handle)
-            .await
-            .unwrap()
-            .unwrap()
-            .user
-    };
+    let role_of = async |handle: &str| app.account(handle).await.user;
 
     // Coordinators see no role forms and are refused if they post one.
     let mut c = Browser::signed_in(&app, &cora.user).await;
@@ -410,8 +376,8 @@ async fn admins_grant_and_revoke_roles_by_form_and_others_may_not() {
 
 async fn only_admins_see_the_audit_log_newest_first_paged_and_escaped() {
     let app = TestApp::new().await;
-    let root = app.user("root", &[Role::Admin]).await;
-    let cora = app.user("cora", &[Role::Coordinator]).await;
+    let root = app.admin("root").await;
+    let cora = app.coordinator("cora").await;
     let bob = app.maintainer("bob").await;
     let store = &app.state.store;
     let t = OffsetDateTime::now_utc();

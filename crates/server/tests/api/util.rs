@@ -9,7 +9,7 @@ use serde_json::Value;
 use sx_domain::{Role, Subgroup, SubgroupId, SubgroupKind, User};
 use sx_server::accounts::{self, NewUser};
 use sx_server::{AppState, Config, ConfigLayer};
-use sx_store::Store;
+use sx_store::{Store, UserRecord};
 use time::OffsetDateTime;
 use tower::ServiceExt;
 
@@ -270,6 +270,37 @@ impl TestApp {
     /// An expert.
     pub async fn expert(&self, handle: &str) -> TestUser {
         self.user(handle, &[Role::Expert]).await
+    }
+
+    /// An admin.
+    pub async fn admin(&self, handle: &str) -> TestUser {
+        self.user(handle, &[Role::Admin]).await
+    }
+
+    /// A coordinator.
+    pub async fn coordinator(&self, handle: &str) -> TestUser {
+        self.user(handle, &[Role::Coordinator]).await
+    }
+
+    /// The stored account `handle`, which must exist.
+    pub async fn account(&self, handle: &str) -> UserRecord {
+        self.state
+            .store
+            .get_user_by_handle(handle)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no account {handle:?}"))
+    }
+
+    /// The stored subgroup `slug`, which must exist.
+    pub async fn subgroup(&self, slug: &str) -> Subgroup {
+        self.state
+            .store
+            .get_subgroup_by_slug(slug)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no subgroup {slug:?}"))
+            .value
     }
 
     /// Creates a JavaScript subgroup with these members.
