@@ -82,21 +82,26 @@ fn load_average() -> String {
 
 /// The marker a cached database carries, if any.
 async fn read_marker(store: &AnyStore) -> Option<String> {
-    let sql = "SELECT marker FROM sx_bench_seed";
     match store {
-        AnyStore::Sqlite(s) => sqlx::query(sql)
-            .fetch_optional(s.pool())
-            .await
-            .ok()
-            .flatten()
-            .and_then(|r| r.try_get::<String, _>("marker").ok()),
-        AnyStore::Postgres(s) => sqlx::query(sql)
-            .fetch_optional(s.pool())
-            .await
-            .ok()
-            .flatten()
-            .and_then(|r| r.try_get::<String, _>("marker").ok()),
+        AnyStore::Sqlite(s) => marker_in(s.pool()).await,
+        AnyStore::Postgres(s) => marker_in(s.pool()).await,
     }
+}
+
+/// [`read_marker`] on either backend's pool.
+async fn marker_in<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> Option<String>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'r> String: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    for<'i> &'i str: sqlx::ColumnIndex<DB::Row>,
+{
+    sqlx::query("SELECT marker FROM sx_bench_seed")
+        .fetch_optional(pool)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|r| r.try_get::<String, _>("marker").ok())
 }
 
 /// Seeds a fresh database, refreshes the planner's statistics and writes the marker.
@@ -116,31 +121,31 @@ async fn seed(store: &AnyStore, name: &str) {
     );
     let marker = marker();
     match store {
-        AnyStore::Sqlite(s) => {
-            s.pool().execute("ANALYZE").await.unwrap();
-            s.pool()
-                .execute("CREATE TABLE sx_bench_seed (marker TEXT NOT NULL)")
-                .await
-                .unwrap();
-            sqlx::query("INSERT INTO sx_bench_seed (marker) VALUES ($1)")
-                .bind(&marker)
-                .execute(s.pool())
-                .await
-                .unwrap();
-        }
-        AnyStore::Postgres(s) => {
-            s.pool().execute("VACUUM ANALYZE").await.unwrap();
-            s.pool()
-                .execute("CREATE TABLE sx_bench_seed (marker TEXT NOT NULL)")
-                .await
-                .unwrap();
-            sqlx::query("INSERT INTO sx_bench_seed (marker) VALUES ($1)")
-                .bind(&marker)
-                .execute(s.pool())
-                .await
-                .unwrap();
-        }
+        AnyStore::Sqlite(s) => write_marker(s.pool(), "ANALYZE", &marker).await,
+        AnyStore::Postgres(s) => write_marker(s.pool(), "VACUUM ANALYZE", &marker).await,
     }
+}
+
+/// Refreshes the planner's statistics with `analyze` (each backend has its own statement) and
+/// writes `marker`, on either backend's pool.
+async fn write_marker<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+    analyze: &'static str,
+    marker: &str,
+) where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    pool.execute(analyze).await.unwrap();
+    pool.execute("CREATE TABLE sx_bench_seed (marker TEXT NOT NULL)")
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO sx_bench_seed (marker) VALUES ($1)")
+        .bind(marker)
+        .execute(pool)
+        .await
+        .unwrap();
 }
 
 async fn open_sqlite(path: &str) -> AnyStore {
