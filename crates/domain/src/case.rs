@@ -513,6 +513,23 @@ impl Step {
     }
 }
 
+/// The project's maintainers and coordinators manage who may read a case, and may withdraw
+/// its embargo: `NotAllowed` naming `action` for anyone else.
+fn check_maintainer_or_coordinator(
+    ctx: &CaseContext<'_>,
+    by: &User,
+    action: &'static str,
+) -> Result<(), CaseError> {
+    if ctx.project.is_maintainer(by.id) || by.has_role(Role::Coordinator) {
+        Ok(())
+    } else {
+        Err(CaseError::NotAllowed {
+            action,
+            needs: "the project's maintainers or coordinators",
+        })
+    }
+}
+
 impl Case {
     /// A maintainer forwards a change: the case starts `received`, AMBER+STRICT, with the
     /// submitter as its first named participant.
@@ -1357,13 +1374,8 @@ impl Case {
                     needs: "the project's maintainers or coordinators",
                 });
             }
-            (EmbargoEndReason::Withdrawn, Actor::User(user))
-                if !(ctx.project.is_maintainer(user.id) || user.has_role(Role::Coordinator)) =>
-            {
-                return Err(CaseError::NotAllowed {
-                    action: "withdraw an embargo",
-                    needs: "the project's maintainers or coordinators",
-                });
+            (EmbargoEndReason::Withdrawn, Actor::User(user)) => {
+                check_maintainer_or_coordinator(ctx, user, "withdraw an embargo")?;
             }
             _ => {}
         }
@@ -1565,12 +1577,7 @@ impl Case {
         role: ParticipantRole,
     ) -> Result<Transition, CaseError> {
         self.check_project(ctx)?;
-        if !(ctx.project.is_maintainer(by.id) || by.has_role(Role::Coordinator)) {
-            return Err(CaseError::NotAllowed {
-                action: "add participants",
-                needs: "the project's maintainers or coordinators",
-            });
-        }
+        check_maintainer_or_coordinator(ctx, by, "add participants")?;
         match role {
             ParticipantRole::InvitedHelper => {}
             ParticipantRole::Maintainer if ctx.project.is_maintainer(user.id) => {}
@@ -1614,12 +1621,7 @@ impl Case {
         user: UserId,
     ) -> Result<Transition, CaseError> {
         self.check_project(ctx)?;
-        if !(ctx.project.is_maintainer(by.id) || by.has_role(Role::Coordinator)) {
-            return Err(CaseError::NotAllowed {
-                action: "remove participants",
-                needs: "the project's maintainers or coordinators",
-            });
-        }
+        check_maintainer_or_coordinator(ctx, by, "remove participants")?;
         let participant = self
             .participants
             .iter()
@@ -1653,12 +1655,7 @@ impl Case {
         subgroup: SubgroupId,
     ) -> Result<Transition, CaseError> {
         self.check_project(ctx)?;
-        if !(ctx.project.is_maintainer(by.id) || by.has_role(Role::Coordinator)) {
-            return Err(CaseError::NotAllowed {
-                action: "read a subgroup in",
-                needs: "the project's maintainers or coordinators",
-            });
-        }
+        check_maintainer_or_coordinator(ctx, by, "read a subgroup in")?;
         if !ctx.subgroups.iter().any(|s| s.id == subgroup) {
             return Err(CaseError::UnknownSubgroup(subgroup));
         }
