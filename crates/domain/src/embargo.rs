@@ -425,28 +425,14 @@ mod tests {
 
     #[test]
     fn the_table_covers_every_state_and_action() {
-        assert_eq!(TABLE.len(), S::ALL.len() * A::ALL.len());
-        for s in S::ALL {
-            for a in A::ALL {
-                assert!(
-                    TABLE.iter().any(|(ts, ta, _)| ts == s && ta == a),
-                    "{s} {a} missing"
-                );
-            }
-        }
+        crate::transition_table::assert_covers_every_pair(TABLE, S::ALL, A::ALL);
     }
 
     #[test]
     fn every_embargo_transition_is_legal_or_rejected_with_a_typed_error() {
-        for &(from, action, to) in TABLE {
-            match to {
-                Some(to) => assert_eq!(from.apply(action), Ok(to), "{from} --{action}-->"),
-                None => assert_eq!(
-                    from.apply(action),
-                    Err(EmbargoTransitionError { from, action })
-                ),
-            }
-        }
+        crate::transition_table::assert_apply_follows(TABLE, S::apply, |from, action| {
+            EmbargoTransitionError { from, action }
+        });
     }
 
     const NOW: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);

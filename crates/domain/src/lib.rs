@@ -80,6 +80,8 @@
 
 #[macro_use]
 mod macros;
+#[cfg(test)]
+mod transition_table;
 
 pub mod assessment;
 pub mod audit;
