@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 
 use crate::AppState;
 use crate::accounts::{constant_time_eq, csrf_token_for, random_secret};
-use crate::auth::{Caller, Credential, clear_session_cookie, session_cookie_name};
+use crate::auth::{self, Caller, Credential, clear_session_cookie, session_cookie_name};
 use crate::error::{ApiError, ErrorCode};
 use crate::pages::PageError;
 
@@ -42,16 +42,9 @@ fn form_cookie_name(state: &AppState) -> &'static str {
     }
 }
 
+/// [`auth::cookie_value`], ignoring values too long to be one of our secrets.
 fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
+    auth::cookie_value(headers, name).filter(|v| v.len() <= 128)
 }
 
 impl Visitor {
