@@ -419,6 +419,15 @@ fn bad_form(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::BadRequest, message)
 }
 
+/// A multipart form (or its next field) that could not be read: too large, or malformed.
+fn unreadable_form(status: axum::http::StatusCode, text: &str) -> ApiError {
+    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        crate::error::payload_too_large()
+    } else {
+        bad_form(format!("the multipart form could not be read: {text}"))
+    }
+}
+
 /// `POST /api/v1/cases`: a JSON submission goes straight to [`crate::api::cases::create`]; a
 /// `multipart/form-data` one is a bundle, turned into the same JSON submission first.
 pub async fn create(State(state): State<AppState>, request: Request) -> Response {
@@ -467,29 +476,14 @@ async fn from_bundle(state: &AppState, request: Request) -> Result<Request, ApiE
     };
     let mut form = Multipart::from_request(Request::from_parts(parts, body), state)
         .await
-        .map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                crate::error::payload_too_large()
-            } else {
-                bad_form(format!(
-                    "the multipart form could not be read: {}",
-                    e.body_text()
-                ))
-            }
-        })?;
+        .map_err(|e| unreadable_form(e.status(), &e.body_text()))?;
     let mut metadata: Option<Value> = None;
     let mut bundle: Option<Vec<u8>> = None;
     loop {
-        let field = form.next_field().await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                crate::error::payload_too_large()
-            } else {
-                bad_form(format!(
-                    "the multipart form could not be read: {}",
-                    e.body_text()
-                ))
-            }
-        })?;
+        let field = form
+            .next_field()
+            .await
+            .map_err(|e| unreadable_form(e.status(), &e.body_text()))?;
         let Some(field) = field else { break };
         let name = field.name().unwrap_or_default().to_string();
         let bytes = field.bytes().await.map_err(|e| {
