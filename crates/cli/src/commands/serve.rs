@@ -70,35 +70,44 @@ impl ServeArgs {
 
 /// Runs `s-express serve` on its own tokio runtime until SIGTERM or Ctrl-C.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    // The binary's edge: the one place the environment is read.
-    let config = Config::load(args.layer(), args.config.as_deref(), std::env::vars()).context(
-        "reading the configuration\nhelp: see `s-express serve --help` for every setting",
-    )?;
-    sx_server::init_logging();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime
-        .block_on(sx_server::serve(config, sx_server::shutdown_signal()))
-        .context("running the server")?;
-    Ok(())
+    run_until_stopped(&args, "serve", "running the server", |config| {
+        sx_server::serve(config, sx_server::shutdown_signal())
+    })
 }
 
 /// Runs `s-express worker`: only the background jobs (analysis, publication, checkpoints), for
 /// deployments that run the API and the jobs in separate processes. Takes the same settings.
 pub fn run_worker(args: ServeArgs) -> anyhow::Result<()> {
-    let config = Config::load(args.layer(), args.config.as_deref(), std::env::vars()).context(
-        "reading the configuration\nhelp: see `s-express worker --help` for every setting",
-    )?;
+    run_until_stopped(&args, "worker", "running the job worker", |config| {
+        sx_server::work(config, sx_server::shutdown_signal())
+    })
+}
+
+/// Loads the configuration of `s-express <command>` and runs `task` with it on its own tokio
+/// runtime (`doing` names the task in its error).
+fn run_until_stopped<F, Fut>(
+    args: &ServeArgs,
+    command: &str,
+    doing: &'static str,
+    task: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: Future<Output = Result<(), sx_server::ServerError>>,
+{
+    // The binary's edge: the one place the environment is read.
+    let config = Config::load(args.layer(), args.config.as_deref(), std::env::vars())
+        .with_context(|| {
+            format!(
+                "reading the configuration\nhelp: see `s-express {command} --help` for every setting"
+            )
+        })?;
     sx_server::init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime
-        .block_on(sx_server::work(config, sx_server::shutdown_signal()))
-        .context("running the job worker")?;
+    runtime.block_on(task(config)).context(doing)?;
     Ok(())
 }
 
