@@ -209,20 +209,7 @@ fn withdrawing_the_only_assessment_sends_the_case_back_to_claimed() {
 fn withdrawing_one_of_two_assessments_keeps_the_case_assessed() {
     let w = World::new();
     let ctx = w.ctx(at(4));
-    let c = w
-        .assessed(Verdict::Benign)
-        .claim(&ctx, w.user(EXPERT_B))
-        .unwrap()
-        .case
-        .submit_assessment(
-            &ctx,
-            w.user(EXPERT_B),
-            aid(2),
-            rid(2),
-            body(Verdict::Benign),
-        )
-        .unwrap()
-        .case;
+    let c = w.assessed_twice(Verdict::Benign, Verdict::Benign);
     let t = c
         .withdraw_assessment(&ctx, w.user(EXPERT_A), aid(1))
         .unwrap();
@@ -234,10 +221,7 @@ fn new_commits_outdate_every_live_assessment_and_reopen_the_case() {
     let w = World::new();
     let ctx = w.ctx(at(4));
     let c = w
-        .assessed(Verdict::Suspicious)
-        .claim(&ctx, w.user(EXPERT_B))
-        .unwrap()
-        .case
+        .claimed_by_b(Verdict::Suspicious)
         .save_assessment_draft(&ctx, w.user(EXPERT_B), aid(2), body(Verdict::Benign))
         .unwrap()
         .case;
@@ -417,11 +401,7 @@ fn a_disagreeing_second_review_keeps_malicious_preliminary() {
 fn two_independent_malicious_assessments_are_final_without_a_review() {
     let w = World::new();
     let ctx = w.ctx(at(4));
-    let c = w
-        .assessed(Verdict::Malicious)
-        .claim(&ctx, w.user(EXPERT_B))
-        .unwrap()
-        .case;
+    let c = w.claimed_by_b(Verdict::Malicious);
     let t = c
         .submit_assessment(
             &ctx,
@@ -441,20 +421,7 @@ fn two_independent_malicious_assessments_are_final_without_a_review() {
 fn the_most_severe_opinion_wins_and_a_pending_review_makes_any_verdict_preliminary() {
     let w = World::new();
     let ctx = w.ctx(at(4));
-    let c = w
-        .assessed(Verdict::Benign)
-        .claim(&ctx, w.user(EXPERT_B))
-        .unwrap()
-        .case
-        .submit_assessment(
-            &ctx,
-            w.user(EXPERT_B),
-            aid(2),
-            rid(2),
-            body(Verdict::Suspicious),
-        )
-        .unwrap()
-        .case;
+    let c = w.assessed_twice(Verdict::Benign, Verdict::Suspicious);
     let v = c.effective_verdict().unwrap();
     assert_eq!(
         (v.verdict, v.finality, v.experts.len()),

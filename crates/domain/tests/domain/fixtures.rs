@@ -223,6 +223,28 @@ impl World {
             .case
     }
 
+    /// [`World::assessed`] with `first`, then claimed by expert B at +4 h.
+    pub fn claimed_by_b(&self, first: Verdict) -> Case {
+        self.assessed(first)
+            .claim(&self.ctx(at(4)), self.user(EXPERT_B))
+            .unwrap()
+            .case
+    }
+
+    /// [`World::claimed_by_b`], then assessed by expert B at +4 h with `second`.
+    pub fn assessed_twice(&self, first: Verdict, second: Verdict) -> Case {
+        self.claimed_by_b(first)
+            .submit_assessment(
+                &self.ctx(at(4)),
+                self.user(EXPERT_B),
+                aid(2),
+                rid(2),
+                body(second),
+            )
+            .unwrap()
+            .case
+    }
+
     /// Decided by the maintainer at +5 h after a benign assessment.
     pub fn decided(&self) -> Case {
         self.assessed(Verdict::Benign)
