@@ -399,18 +399,7 @@ pub async fn add_member(
     slug: &str,
     handle: &str,
 ) -> Result<User, AdminError> {
-    actor.may_manage_subgroups()?;
-    let group = find_subgroup(store, slug).await?;
-    let user = find_user(store, handle).await?.user;
-    if !(user.has_role(Role::Expert) || user.has_role(Role::Coordinator)) {
-        return Err(AdminError::NotAnExpert(user.handle));
-    }
-    let event = actor
-        .event(AuditAction::MemberAdded, AuditTarget::User(user.id))
-        .detail("handle", user.handle.clone())
-        .detail("subgroup", group.value.slug.clone());
-    change_members(store, group, &user, Seat::Member, true, &event).await?;
-    Ok(user)
+    change_seat(store, actor, (slug, handle), Seat::Member, true).await
 }
 
 /// Removes `handle` from subgroup `slug`. Returns the former member.
@@ -423,26 +412,7 @@ pub async fn remove_member(
     slug: &str,
     handle: &str,
 ) -> Result<User, AdminError> {
-    actor.may_manage_subgroups()?;
-    let group = find_subgroup(store, slug).await?;
-    let user = find_user(store, handle).await?.user;
-    let event = actor
-        .event(AuditAction::MemberRemoved, AuditTarget::User(user.id))
-        .detail("handle", user.handle.clone())
-        .detail("subgroup", group.value.slug.clone());
-    change_members(store, group, &user, Seat::Member, false, &event).await?;
-    Ok(user)
-}
-
-/// Refuses to make someone without the coordinator role a subgroup's coordinator: the role is
-/// what lets them triage, route and approve embargoes ([`Role::Coordinator`]); coordinating a
-/// subgroup only adds that subgroup's AMBER material and queue.
-fn ensure_coordinator_role(user: &User) -> Result<(), AdminError> {
-    if user.has_role(Role::Coordinator) {
-        Ok(())
-    } else {
-        Err(AdminError::NotACoordinator(user.handle.clone()))
-    }
+    change_seat(store, actor, (slug, handle), Seat::Member, false).await
 }
 
 /// Makes `handle` (who must hold the coordinator role) a coordinator of subgroup `slug`: they
@@ -457,16 +427,7 @@ pub async fn add_coordinator(
     slug: &str,
     handle: &str,
 ) -> Result<User, AdminError> {
-    actor.may_manage_subgroups()?;
-    let group = find_subgroup(store, slug).await?;
-    let user = find_user(store, handle).await?.user;
-    ensure_coordinator_role(&user)?;
-    let event = actor
-        .event(AuditAction::CoordinatorAdded, AuditTarget::User(user.id))
-        .detail("handle", user.handle.clone())
-        .detail("subgroup", group.value.slug.clone());
-    change_members(store, group, &user, Seat::Coordinator, true, &event).await?;
-    Ok(user)
+    change_seat(store, actor, (slug, handle), Seat::Coordinator, true).await
 }
 
 /// Stops `handle` coordinating subgroup `slug` (whatever roles they hold now). Returns the
@@ -481,14 +442,51 @@ pub async fn remove_coordinator(
     slug: &str,
     handle: &str,
 ) -> Result<User, AdminError> {
+    change_seat(store, actor, (slug, handle), Seat::Coordinator, false).await
+}
+
+/// Refuses to make someone without the coordinator role a subgroup's coordinator: the role is
+/// what lets them triage, route and approve embargoes ([`Role::Coordinator`]); coordinating a
+/// subgroup only adds that subgroup's AMBER material and queue.
+fn ensure_coordinator_role(user: &User) -> Result<(), AdminError> {
+    if user.has_role(Role::Coordinator) {
+        Ok(())
+    } else {
+        Err(AdminError::NotACoordinator(user.handle.clone()))
+    }
+}
+
+/// The four functions above: checks who may take the seat (only when adding; anyone can be
+/// removed whatever roles they hold now), then changes the subgroup with its audit record.
+async fn change_seat(
+    store: &impl Store,
+    actor: Actor<'_>,
+    (slug, handle): (&str, &str),
+    seat: Seat,
+    add: bool,
+) -> Result<User, AdminError> {
     actor.may_manage_subgroups()?;
     let group = find_subgroup(store, slug).await?;
     let user = find_user(store, handle).await?.user;
+    let action = match (seat, add) {
+        (Seat::Member, true) => {
+            if !(user.has_role(Role::Expert) || user.has_role(Role::Coordinator)) {
+                return Err(AdminError::NotAnExpert(user.handle));
+            }
+            AuditAction::MemberAdded
+        }
+        (Seat::Member, false) => AuditAction::MemberRemoved,
+        (Seat::Coordinator, true) => {
+            ensure_coordinator_role(&user)?;
+            AuditAction::CoordinatorAdded
+        }
+        (Seat::Coordinator, false) => AuditAction::CoordinatorRemoved,
+    };
     let event = actor
-        .event(AuditAction::CoordinatorRemoved, AuditTarget::User(user.id))
+        .event(action, AuditTarget::User(user.id))
         .detail("handle", user.handle.clone())
         .detail("subgroup", group.value.slug.clone());
-    change_members(store, group, &user, Seat::Coordinator, false, &event).await?;
+    change_members(store, group, &user, seat, add, &event).await?;
     Ok(user)
 }
 
