@@ -381,12 +381,15 @@ impl Analyzer {
         } = scratch;
         let text = hunk.text.as_bytes();
         let scanned = |l: &Line| self.scan_context || l.kind != LineKind::Context;
-        let total: usize = hunk
-            .lines
-            .iter()
-            .filter(|l| scanned(l))
-            .map(|l| l.end.saturating_sub(l.start) as usize)
-            .sum();
+        // One pass: the bytes to scan, and whether that is every line (then the hunk's own
+        // text is the haystack, no copy).
+        let (total, every_line) = hunk.lines.iter().fold((0, true), |(total, every), l| {
+            if scanned(l) {
+                (total + l.end.saturating_sub(l.start) as usize, every)
+            } else {
+                (total, false)
+            }
+        });
         if total == 0 {
             return;
         }
@@ -400,7 +403,7 @@ impl Analyzer {
         // by line, exactly what walking each alone reports, and lets the walk be split into
         // lanes (see `overlapping_matches_lanes`).
         spans.clear();
-        let haystack: &[u8] = if hunk.lines.iter().all(scanned) {
+        let haystack: &[u8] = if every_line {
             spans.extend(
                 hunk.lines
                     .iter()
@@ -911,19 +914,27 @@ mod tests {
         D.get_or_init(|| case_insensitive_dfa(builtin_literals()).unwrap())
     }
 
-    #[test]
-    fn the_folded_nfa_finds_every_literal_in_any_case() {
-        let lits = builtin_literals();
+    /// Every built-in literal, alternately upper-cased, lower-cased and as declared (so every
+    /// letter is tried both ways), `per_line` of them on each line.
+    fn recased_literals(per_line: usize) -> String {
         let mut text = String::new();
-        for (i, l) in lits.iter().enumerate() {
-            // Alternate upper, lower and as-declared case so every letter is tried both ways.
+        for (i, l) in builtin_literals().iter().enumerate() {
             match i % 3 {
                 0 => text.push_str(&l.to_ascii_uppercase()),
                 1 => text.push_str(&l.to_ascii_lowercase()),
                 _ => text.push_str(l),
             }
-            text.push('\n');
+            if i % per_line == per_line - 1 {
+                text.push('\n');
+            }
         }
+        text
+    }
+
+    #[test]
+    fn the_folded_nfa_finds_every_literal_in_any_case() {
+        let lits = builtin_literals();
+        let text = recased_literals(1);
         let want = matches(reference_nfa(), text.as_bytes());
         let got = matches(folded(), text.to_ascii_lowercase().as_bytes());
         assert!(want.len() >= lits.len(), "{} matches", want.len());
@@ -937,7 +948,13 @@ mod tests {
     ) -> Vec<(usize, usize, usize)> {
         let mut out = Vec::new();
         overlapping_matches::<_, FOLD>(aut, haystack, &mut out);
-        out.iter()
+        triples(&out)
+    }
+
+    /// Matches as `(pattern, start, end)`, comparable with the reference iterator's.
+    fn triples<'m>(matches: impl IntoIterator<Item = &'m LineMatch>) -> Vec<(usize, usize, usize)> {
+        matches
+            .into_iter()
             .map(|m| (m.pattern.as_usize(), m.start, m.end))
             .collect()
     }
@@ -950,10 +967,7 @@ mod tests {
     ) -> Vec<(usize, usize, usize)> {
         let mut outs: [Vec<LineMatch>; LANES] = Default::default();
         overlapping_matches_lanes::<_, FOLD>(aut, haystack, &mut outs);
-        outs.iter()
-            .flatten()
-            .map(|m| (m.pattern.as_usize(), m.start, m.end))
-            .collect()
+        triples(outs.iter().flatten())
     }
 
     fn engine_nfa() -> &'static NFA {
@@ -969,18 +983,8 @@ mod tests {
     #[test]
     fn the_engine_loop_reports_exactly_what_find_overlapping_iter_reports() {
         let lits = builtin_literals();
-        let mut text = String::new();
-        for (i, l) in lits.iter().enumerate() {
-            match i % 3 {
-                0 => text.push_str(&l.to_ascii_uppercase()),
-                1 => text.push_str(&l.to_ascii_lowercase()),
-                _ => text.push_str(l),
-            }
-            // Several literals per haystack, so matches overlap and share end offsets.
-            if i % 4 == 3 {
-                text.push('\n');
-            }
-        }
+        // Several literals per line, so matches overlap and share end offsets.
+        let text = recased_literals(4);
         let mut total = 0;
         for line in text.lines() {
             let want = matches(reference_nfa(), line.as_bytes());
